@@ -1,0 +1,5 @@
+import sys
+
+from genlmk.cli.main import main
+
+sys.exit(main())

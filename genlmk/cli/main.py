@@ -1,0 +1,47 @@
+"""The ``genlmk`` command: one entry point, one module per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from genlmk.errors import GenlmkError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genlmk.cli import template_cmd
+
+    parser = argparse.ArgumentParser(
+        prog="genlmk",
+        description="Learn marker-free landmark detectors from unpaired footage, run and evaluate them.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (template_cmd,):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except GenlmkError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"genlmk: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("genlmk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

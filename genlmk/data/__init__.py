@@ -1,0 +1,1 @@
+"""Data: image and video I/O, frame sources, datasets and data modules."""

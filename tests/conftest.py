@@ -1,0 +1,43 @@
+"""Shared test fixtures. Tests run on CPU with small synthetic data they make themselves."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+# keep test runs reproducible and polite on a 2-core machine
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def face_template():
+    from genlmk.template import load_template
+
+    return load_template("face")
+
+
+@pytest.fixture
+def hand_template():
+    from genlmk.template import load_template
+
+    return load_template("hand")
+
+
+def small_template_dict(**overrides):
+    """A minimal valid template structure: a closed triangle and an open line."""
+    data = {
+        "name": "tiny",
+        "size": [32, 24],
+        "landmarks": [
+            {"name": "a", "x": 4.0, "y": 4.0},
+            {"name": "b", "x": 20.0, "y": 4.0},
+            {"name": "c", "x": 12.0, "y": 16.0},
+            {"name": "d", "x": 26.0, "y": 20.0},
+        ],
+        "lines": [["a", "b", "c", "a"], ["c", "d"]],
+        "marker": {"color": [255, 0, 0], "width": 2.0},
+    }
+    data.update(overrides)
+    return data
