@@ -9,6 +9,9 @@ from collections.abc import Sequence
 
 from genlmk.errors import GenlmkError
 
+# subcommands whose arguments belong to Lightning's CLI (it parses them itself)
+_LIGHTNING_SUBCOMMANDS = ("fit",)
+
 
 def build_parser() -> argparse.ArgumentParser:
     from genlmk.cli import template_cmd
@@ -19,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("fit", help="train a model from a YAML config (Lightning's CLI; see genlmk fit --help)")
     for module in (template_cmd,):
         module.register(sub)
     return parser
@@ -31,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if debug:
         argv.remove("--debug")
     try:
+        if argv and argv[0] in _LIGHTNING_SUBCOMMANDS:
+            from genlmk.cli.fit import run_fit
+
+            return run_fit(argv)
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except GenlmkError as exc:

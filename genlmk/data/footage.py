@@ -1,0 +1,108 @@
+"""Footage: the inputs users point genlmk at, as sequences of frames.
+
+A *footage* is one video file or one folder of image frames. A path given by the user can be
+- a video file: one footage;
+- a folder of images: one footage, frames in natural file-name order (``f2`` before ``f10``);
+- a folder of videos and/or of frame folders (the First Order Motion Model layout): one
+  footage per video or sub-folder, in natural name order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genlmk.data.images import is_image_path, read_image
+from genlmk.data.video import count_video_frames, is_video_path, iter_video_frames, probe_video
+from genlmk.errors import InputDataError
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that orders embedded numbers numerically: ``f2.png`` < ``f10.png``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+@dataclass(frozen=True)
+class Footage:
+    """One video file or one folder of frames.
+
+    Attributes:
+        path: the video file or the frame folder.
+        frame_files: for a frame folder, its image files in order; empty for a video.
+    """
+
+    path: Path
+    frame_files: tuple[Path, ...] = ()
+
+    @property
+    def is_video(self) -> bool:
+        return not self.frame_files
+
+    @property
+    def name(self) -> str:
+        """The footage's name: the video's file stem or the folder's name."""
+        return self.path.stem if self.is_video else self.path.name
+
+    @property
+    def fps(self) -> float:
+        """Frame rate (a frame folder is taken as 25 fps)."""
+        return probe_video(self.path).fps if self.is_video else 25.0
+
+    def __len__(self) -> int:
+        return count_video_frames(self.path) if self.is_video else len(self.frame_files)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """The frames, in order, as (H, W, 3) uint8 RGB; one at a time."""
+        if self.is_video:
+            yield from iter_video_frames(self.path)
+        else:
+            for file in self.frame_files:
+                yield read_image(file)
+
+    def frame_names(self) -> list[str]:
+        """A label per frame: the file name for frame folders, the index for videos."""
+        if self.is_video:
+            return [str(i) for i in range(len(self))]
+        return [f.name for f in self.frame_files]
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_file() and is_image_path(p)), key=natural_key)
+
+
+def find_footage(path: str | Path) -> list[Footage]:
+    """Resolve a user-given path into footage (see the module docstring).
+
+    Raises:
+        InputDataError: the path does not exist, or holds no video and no image.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(f"{path}: no such file or folder")
+    if path.is_file():
+        if is_video_path(path):
+            return [Footage(path)]
+        if is_image_path(path):
+            return [Footage(path.parent, (path,))]
+        raise InputDataError(f"{path}: neither a video ({', '.join(_SUFFIX_HINT)}) nor an image")
+    entries = sorted(path.iterdir(), key=natural_key)
+    if not entries:
+        raise InputDataError(f"{path}: folder is empty")
+    images = _images_in(path)
+    if images:
+        return [Footage(path, tuple(images))]
+    found = [Footage(p) for p in entries if p.is_file() and is_video_path(p)]
+    for sub in (p for p in entries if p.is_dir()):
+        frames = _images_in(sub)
+        if frames:
+            found.append(Footage(sub, tuple(frames)))
+    if not found:
+        raise InputDataError(f"{path}: folder holds no images, videos or frame folders")
+    return sorted(found, key=lambda f: natural_key(f.path))
+
+
+_SUFFIX_HINT = (".mp4", ".avi", ".mov", "...")

@@ -1,0 +1,201 @@
+"""Reading and writing video files with PyAV (FFmpeg), frames as (H, W, 3) uint8 RGB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from genlmk.errors import InputDataError, OutputError
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
+
+
+def is_video_path(path: Path) -> bool:
+    """Whether ``path`` has a video file suffix (case-insensitive)."""
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video's first video stream.
+
+    ``frames`` is the container's frame count, or 0 when it does not know (then count by
+    decoding: :func:`count_video_frames`).
+    """
+
+    width: int
+    height: int
+    fps: float
+    frames: int
+
+
+def _open(path: Path):
+    import av
+
+    if not path.is_file():
+        raise InputDataError(f"{path}: video file not found")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise InputDataError(f"{path}: not a readable video ({exc.__class__.__name__})") from None
+    if not container.streams.video:
+        container.close()
+        raise InputDataError(f"{path}: contains no video stream")
+    return container
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Size, frame rate and (if known) frame count of a video file."""
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        return VideoInfo(
+            width=int(stream.codec_context.width),
+            height=int(stream.codec_context.height),
+            fps=float(rate),
+            frames=int(stream.frames or 0),
+        )
+    finally:
+        container.close()
+
+
+def iter_video_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Decode a video's frames in decode order as (H, W, 3) uint8 RGB arrays.
+
+    Frames are produced one at a time, so memory stays constant whatever the length.
+
+    Raises:
+        InputDataError: the file is missing, not a video, or corrupt (also mid-way: frames
+            decoded before the damage have been yielded by then).
+    """
+    import av
+
+    path = Path(path)
+    container = _open(path)
+    decoded = 0
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            decoded += 1
+            yield frame.to_ndarray(format="rgb24")
+    except av.error.FFmpegError as exc:
+        raise InputDataError(
+            f"{path}: corrupt or truncated video after {decoded} frames ({exc.__class__.__name__})"
+        ) from None
+    finally:
+        container.close()
+    if decoded == 0:
+        raise InputDataError(f"{path}: no frames could be decoded (empty or corrupt video)")
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Number of frames, from the container if it knows, else by decoding."""
+    info = probe_video(path)
+    if info.frames > 0:
+        return info.frames
+    return sum(1 for _ in iter_video_frames(path))
+
+
+def read_video(path: str | Path) -> np.ndarray:
+    """All frames of a (short) video as a (T, H, W, 3) uint8 array."""
+    return np.stack(list(iter_video_frames(path)))
+
+
+class VideoWriter:
+    """Write (H, W, 3) uint8 RGB frames to an H.264 mp4 (or any container PyAV knows).
+
+    The file appears complete only on :meth:`close` (written to a temporary name first), so
+    an interrupted run never leaves a half-written video under the final name.
+
+    Example:
+        >>> with VideoWriter("out.mp4", fps=25) as writer:
+        ...     for frame in frames:
+        ...         writer.write(frame)
+    """
+
+    def __init__(self, path: str | Path, fps: float = 25.0, quality: int = 18) -> None:
+        self.path = Path(path)
+        self.fps = fps
+        self.quality = quality
+        self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self._container = None
+        self._stream = None
+        self.frames_written = 0
+
+    def _start(self, height: int, width: int) -> None:
+        import av
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._container = av.open(str(self._partial), mode="w")
+        except (OSError, av.error.FFmpegError) as exc:
+            raise OutputError(f"{self.path}: cannot write video ({exc})") from None
+        rate = Fraction(self.fps).limit_denominator(1001)
+        codec = "libx264" if self.path.suffix.lower() in (".mp4", ".mkv", ".mov", ".m4v") else None
+        self._stream = self._container.add_stream(codec or "mpeg4", rate=rate)
+        # H.264 in yuv420p needs even sizes; odd frames are padded by one pixel
+        self._stream.width = width + width % 2
+        self._stream.height = height + height % 2
+        self._stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            self._stream.options = {"crf": str(self.quality), "preset": "veryfast"}
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one (H, W, 3) uint8 RGB frame; all frames must have the first one's size."""
+        import av
+
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frames must be (H, W, 3) uint8, got {frame.shape} {frame.dtype}")
+        if self._container is None:
+            self._start(frame.shape[0], frame.shape[1])
+        height, width = self._stream.height, self._stream.width
+        if frame.shape[:2] != (height, width):
+            padded = np.zeros((height, width, 3), dtype=np.uint8)
+            if frame.shape[0] > height or frame.shape[1] > width:
+                first = (height, width)
+                raise ValueError(f"frame size {frame.shape[:2]} differs from the first frame's {first}")
+            padded[: frame.shape[0], : frame.shape[1]] = frame
+            frame = padded
+        packet = self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"))
+        self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush, close and move the finished file into place."""
+        if self._container is None:
+            return
+        self._container.mux(self._stream.encode())
+        self._container.close()
+        self._container = None
+        self._partial.replace(self.path)
+
+    def abort(self) -> None:
+        """Close and delete the partial file (the final name is left untouched)."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        self._partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_video(path: str | Path, frames, fps: float = 25.0) -> None:
+    """Write a sequence of (H, W, 3) uint8 frames to ``path``."""
+    with VideoWriter(path, fps=fps) as writer:
+        for frame in frames:
+            writer.write(frame)
