@@ -1,0 +1,75 @@
+"""Checkpoint files: what genlmk puts in them, reading them safely, writing them atomically.
+
+A genlmk checkpoint is a Lightning checkpoint (a dict) with two extra keys:
+
+- ``genlmk_kind``: ``"landmarks"`` or ``"motion"``, so a command can refuse the wrong kind;
+- ``genlmk_template``: for landmark models, the template as its YAML structure, so the
+  checkpoint alone is enough to predict.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlmk.errors import CheckpointError, OutputError
+
+KIND_KEY = "genlmk_kind"
+TEMPLATE_KEY = "genlmk_template"
+KINDS = ("landmarks", "motion")
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
+
+    A reader (or a crash at any moment) sees either the old complete file or the new one.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write checkpoint ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint onto the CPU (tensors and plain containers only: ``weights_only``).
+
+    Args:
+        path: the ``.ckpt`` / ``.pth`` file.
+        kind: if given, the ``genlmk_kind`` the caller needs.
+
+    Raises:
+        CheckpointError: missing, unreadable, not a dict, or of another kind.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt or foreign files
+        reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(
+            f"{path}: not a checkpoint (holds a {type(checkpoint).__name__}, expected a dict)"
+        )
+    if kind is not None:
+        found = checkpoint.get(KIND_KEY)
+        if found != kind:
+            what = f"a {found!r} model" if found else "no genlmk model"
+            raise CheckpointError(f"{path}: checkpoint holds {what}, but this command needs a {kind!r} model")
+    return checkpoint

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genlmk.checkpoints import KIND_KEY, atomic_torch_save, load_checkpoint
+from genlmk.errors import CheckpointError
+
+
+def test_atomic_save_round_trip_and_no_temporary_left(tmp_path):
+    atomic_torch_save({KIND_KEY: "landmarks", "w": torch.ones(2)}, tmp_path / "a.ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt"]
+    assert torch.equal(load_checkpoint(tmp_path / "a.ckpt", kind="landmarks")["w"], torch.ones(2))
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path):
+    target = tmp_path / "a.ckpt"
+    atomic_torch_save({"v": 1}, target)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError):
+        atomic_torch_save({"v": Unpicklable()}, target)
+    assert load_checkpoint(target)["v"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt"]
+
+
+def test_wrong_kind_missing_and_corrupt_checkpoints_are_clear_errors(tmp_path):
+    atomic_torch_save({KIND_KEY: "motion"}, tmp_path / "m.ckpt")
+    with pytest.raises(
+        CheckpointError, match=r"m.ckpt: checkpoint holds a 'motion' model, but this command needs"
+    ):
+        load_checkpoint(tmp_path / "m.ckpt", kind="landmarks")
+    with pytest.raises(CheckpointError, match=r"nope.ckpt: checkpoint file not found"):
+        load_checkpoint(tmp_path / "nope.ckpt")
+    (tmp_path / "bad.ckpt").write_bytes(b"garbage" * 10)
+    with pytest.raises(CheckpointError, match=r"bad.ckpt: not a readable checkpoint"):
+        load_checkpoint(tmp_path / "bad.ckpt")
+    torch.save([1, 2], tmp_path / "list.ckpt")
+    with pytest.raises(CheckpointError, match=r"holds a list, expected a dict"):
+        load_checkpoint(tmp_path / "list.ckpt")
