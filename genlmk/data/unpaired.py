@@ -1,0 +1,217 @@
+"""Unpaired marked / unmarked frames for the landmark GAN.
+
+Each source (a video, a folder of images, or a folder of videos / frame folders) is decoded
+once, every frame resized to the model input size and kept in memory as uint8 (18k frames at
+128 px take under 1 GB). The last ``val_fraction`` of each source is held out for validation
+(a contiguous block, so neighbouring video frames do not leak into it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import albumentations as A
+import cv2
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from genlmk.data.footage import find_footage
+from genlmk.data.landmark_csv import read_landmark_csv
+from genlmk.errors import ConfigError, InputDataError
+
+DEFAULT_AUGMENT = {"rotate": 5.0, "scale": 0.05, "translate": 0.03, "color": 0.15, "noise": 0.02, "blur": 0.1}
+
+
+def load_frames(
+    path: str, image_size: tuple[int, int], max_frames: int | None = None, stride: int = 1
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Decode a source's frames, resized to ``image_size = (width, height)``.
+
+    Returns:
+        frames: (F, H, W, 3) uint8 RGB.
+        sizes: original ``(width, height)`` of each frame.
+    """
+    width, height = image_size
+    frames, sizes = [], []
+    for footage in find_footage(path):
+        for index, frame in enumerate(
+            tqdm(footage.frames(), desc=f"loading {footage.name}", leave=False, disable=None)
+        ):
+            if index % stride:
+                continue
+            sizes.append((frame.shape[1], frame.shape[0]))
+            interpolation = cv2.INTER_AREA if frame.shape[1] > width else cv2.INTER_LINEAR
+            frames.append(cv2.resize(frame, (width, height), interpolation=interpolation))
+            if max_frames and len(frames) >= max_frames:
+                return np.stack(frames), sizes
+    return np.stack(frames), sizes
+
+
+def build_augmentation(options: dict[str, float] | bool | None) -> A.Compose | None:
+    """The albumentations pipeline from the ``augment`` options (``False``/``None`` disables)."""
+    if not options:
+        return None
+    unknown = set(options if isinstance(options, dict) else {}) - set(DEFAULT_AUGMENT)
+    if unknown:
+        raise ConfigError(f"unknown augment options {sorted(unknown)} (known: {sorted(DEFAULT_AUGMENT)})")
+    o = {**DEFAULT_AUGMENT, **(options if isinstance(options, dict) else {})}
+    return A.Compose(
+        [
+            A.Affine(
+                scale=(1 - o["scale"], 1 + o["scale"]),
+                translate_percent=(-o["translate"], o["translate"]),
+                rotate=(-o["rotate"], o["rotate"]),
+                border_mode=cv2.BORDER_REFLECT_101,
+                p=0.7,
+            ),
+            A.ColorJitter(
+                brightness=o["color"], contrast=o["color"], saturation=o["color"] / 2, hue=0.0, p=0.7
+            ),
+            A.GaussNoise(std_range=(0.0, o["noise"]), p=0.5),
+            A.GaussianBlur(blur_limit=(3, 3), p=o["blur"]),
+        ]
+    )
+
+
+def to_tensor(frame: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (3, H, W) float in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float().div_(255.0)
+
+
+class UnpairedFrames(Dataset):
+    """Item ``i``: unmarked frame ``i mod U`` and marked frame ``i mod M`` (the pairing is
+    arbitrary: every loss compares a frame only with its own reconstructions), plus the unmarked
+    frame's ground-truth landmarks when given."""
+
+    def __init__(
+        self,
+        unmarked: np.ndarray,
+        marked: np.ndarray,
+        augment: A.Compose | None = None,
+        landmarks: np.ndarray | None = None,
+    ) -> None:
+        self.unmarked, self.marked, self.augment, self.landmarks = unmarked, marked, augment, landmarks
+
+    def __len__(self) -> int:
+        return max(len(self.unmarked), len(self.marked))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        u = self.unmarked[index % len(self.unmarked)]
+        m = self.marked[index % len(self.marked)]
+        if self.augment is not None:
+            u = self.augment(image=u)["image"]
+            m = self.augment(image=m)["image"]
+        item = {"unmarked": to_tensor(u), "marked": to_tensor(m)}
+        if self.landmarks is not None:
+            item["landmarks"] = torch.as_tensor(
+                self.landmarks[index % len(self.unmarked)], dtype=torch.float32
+            )
+        return item
+
+
+class UnpairedFramesDataModule(L.LightningDataModule):
+    """Two unpaired sources of frames for :class:`~genlmk.systems.landmarks.LandmarkGAN`.
+
+    Args:
+        marked: footage with the painted lines (video, image folder, or folder of either).
+        unmarked: footage without paint.
+        image_size: model input ``[width, height]``; default: the model's.
+        batch_size: frames of each kind per batch.
+        val_fraction: share of each source held out (the end of it).
+        augment: albumentations options (``rotate`` deg, ``scale``, ``translate``, ``color``,
+            ``noise``, ``blur``), or ``false``.
+        max_frames: read at most this many frames per source; ``frame_stride``: keep every k-th.
+        unmarked_gt: optional ``frame,name,x,y`` CSV of the unmarked source (pixels of its frames)
+            to report validation NME.
+        num_workers: DataLoader workers.
+        seed: seed of the shuffling.
+    """
+
+    def __init__(
+        self,
+        marked: str,
+        unmarked: str,
+        image_size: tuple[int, int] | None = None,
+        batch_size: int = 8,
+        val_fraction: float = 0.1,
+        augment: dict[str, float] | bool = True,
+        max_frames: int | None = None,
+        frame_stride: int = 1,
+        unmarked_gt: str | None = None,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
+        self.marked_path, self.unmarked_path = marked, unmarked
+        self.image_size = tuple(image_size) if image_size else None
+        self.batch_size, self.val_fraction = batch_size, val_fraction
+        self.augment_options: Any = augment
+        self.max_frames, self.frame_stride = max_frames, frame_stride
+        self.unmarked_gt = unmarked_gt
+        self.num_workers, self.seed = num_workers, seed
+        self.train_set: UnpairedFrames | None = None
+        self.val_set: UnpairedFrames | None = None
+
+    def _model_attribute(self, name: str):
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        return getattr(model, name, None)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        model_template = self._model_attribute("template")
+        size = self.image_size or (tuple(model_template.size) if model_template is not None else None)
+        if size is None:
+            raise ConfigError("data.image_size is not set and no model gives it")
+        if model_template is not None and tuple(model_template.size) != tuple(size):
+            raise ConfigError(
+                f"data.image_size {list(size)} differs from the model's {list(model_template.size)}"
+            )
+        unmarked, sizes = load_frames(self.unmarked_path, size, self.max_frames, self.frame_stride)
+        marked, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
+        landmarks = None
+        if self.unmarked_gt:
+            if model_template is None:
+                raise ConfigError("data.unmarked_gt needs the model's template to order landmarks")
+            landmarks = self._ground_truth(model_template.names, sizes, size)
+        cut_u = len(unmarked) - round(len(unmarked) * self.val_fraction)
+        cut_m = len(marked) - round(len(marked) * self.val_fraction)
+        augment = build_augmentation(self.augment_options)
+        self.train_set = UnpairedFrames(
+            unmarked[:cut_u], marked[:cut_m], augment, None if landmarks is None else landmarks[:cut_u]
+        )
+        if cut_u < len(unmarked) and cut_m < len(marked):
+            self.val_set = UnpairedFrames(
+                unmarked[cut_u:], marked[cut_m:], None, None if landmarks is None else landmarks[cut_u:]
+            )
+
+    def _ground_truth(self, names, sizes, model_size) -> np.ndarray:
+        gt, _, frames = read_landmark_csv(self.unmarked_gt, names)
+        count = len(sizes) * self.frame_stride
+        if frames != list(range(len(frames))) or len(frames) < count:
+            raise InputDataError(f"{self.unmarked_gt}: needs frames 0..{count - 1} of {self.unmarked_path}")
+        gt = gt[:: self.frame_stride][: len(sizes)]
+        scale = np.array([[model_size[0] / w, model_size[1] / h] for w, h in sizes])
+        return gt * scale[:, None, :]
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            generator=generator,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def val_dataloader(self) -> DataLoader | list:
+        if self.val_set is None:
+            return []
+        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=0)

@@ -1,0 +1,14 @@
+"""Losses as pure functions (with thin module wrappers where they hold state)."""
+
+from genlmk.losses.gan import lsgan_loss
+from genlmk.losses.paint import chamfer_to_paint, paint_weights, sample_paint_points
+from genlmk.losses.spring import SpringLoss, spring_loss
+
+__all__ = [
+    "SpringLoss",
+    "chamfer_to_paint",
+    "lsgan_loss",
+    "paint_weights",
+    "sample_paint_points",
+    "spring_loss",
+]

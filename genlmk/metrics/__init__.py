@@ -1,0 +1,1 @@
+"""Metrics: landmark accuracy and stability; motion-transfer quality."""

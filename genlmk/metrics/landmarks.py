@@ -1,0 +1,69 @@
+"""Landmark accuracy and temporal stability (pure functions on arrays or tensors).
+
+Conventions (see the reference facts): NME is the mean Euclidean error divided by a
+per-frame normaliser (the ground-truth bounding-box diagonal, or the distance between two named
+landmarks such as the eye centres), in percent. Flicker (LDEQ, CVPR 2023) is the change of the
+error vector between consecutive frames, per keypoint, scaled by the subject size, RMS over
+keypoints, then RMS over frame transitions, in percent. On a static subject it is pure jitter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_diagonal(gt: np.ndarray) -> np.ndarray:
+    """Diagonal of each frame's ground-truth bounding box. gt: (F, N, 2) -> (F,)."""
+    lo = np.nanmin(gt, axis=1)
+    hi = np.nanmax(gt, axis=1)
+    return np.linalg.norm(hi - lo, axis=-1)
+
+
+def pair_distance(gt: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Distance between landmarks ``a`` and ``b`` in each frame. gt: (F, N, 2) -> (F,)."""
+    return np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
+
+
+def _check(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> None:
+    if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
+        raise ValueError(f"pred and gt must both be (F, N, 2); got {pred.shape} and {gt.shape}")
+    if normalizer.shape != (gt.shape[0],):
+        raise ValueError(f"normalizer must be ({gt.shape[0]},), got {normalizer.shape}")
+    if not np.all(normalizer > 0):
+        raise ValueError("normalizer must be positive in every frame")
+
+
+def nme(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> float:
+    """Normalised mean error in percent.
+
+    Args:
+        pred, gt: (F, N, 2) pixels; NaN in ``gt`` marks landmarks without ground truth.
+        normalizer: (F,) pixels.
+
+    Returns:
+        ``100 * mean_f( mean_n ||pred - gt|| / normalizer_f )`` over valid landmarks.
+    """
+    _check(pred, gt, normalizer)
+    error = np.linalg.norm(pred - gt, axis=-1) / normalizer[:, None]
+    return float(100.0 * np.nanmean(np.nanmean(error, axis=1)))
+
+
+def flicker(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> float:
+    """Temporal flicker in percent of the subject size.
+
+    Args:
+        pred, gt: (F, N, 2) pixels of consecutive frames of one clip (F >= 2).
+        normalizer: (F,) subject size per frame, pixels.
+
+    Returns:
+        ``100 * sqrt(mean_t mean_n ||e_{t+1,n} - e_{t,n}||^2 / s_t^2)`` with ``e = pred - gt``
+        and ``s_t`` the mean subject size of the two frames.
+    """
+    _check(pred, gt, normalizer)
+    if pred.shape[0] < 2:
+        raise ValueError("flicker needs at least two frames")
+    error = pred - gt
+    change = np.linalg.norm(error[1:] - error[:-1], axis=-1)  # (F-1, N)
+    size = 0.5 * (normalizer[1:] + normalizer[:-1])
+    per_transition = np.nanmean(change**2, axis=1) / size**2
+    return float(100.0 * np.sqrt(np.nanmean(per_transition)))

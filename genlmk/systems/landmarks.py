@@ -1,0 +1,336 @@
+"""The generative-landmarks system: an unpaired CycleGAN whose unmarked -> marked direction is a
+landmark deformation network followed by the marker renderer.
+
+Directions and losses (u: real unmarked frame, m: real marked frame, T: template):
+
+- u -> marked:   Delta = L(u), fake_m = R(T + Delta, u)          (landmarker + renderer)
+- m -> unmarked: fake_u = G(m)                                   (ResNet generator)
+- adversarial (LSGAN): D_M judges fake_m against m, D_U judges fake_u against u;
+- cycle (L1): G(fake_m) ~ u, and R(T + L(fake_u), fake_u) ~ m;
+- spring: every template edge keeps its template length (both landmark predictions);
+- paint chamfer: the lines predicted on fake_u = G(m) meet the paint segmented in m by the
+  template's marker colour (a long-range geometric signal; weight 0 turns it off);
+- identity (optional): G(u) ~ u.
+
+Networks are plain modules built from config blocks; this class wires them, computes losses and
+logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
+from genlmk.errors import ConfigError
+from genlmk.losses import chamfer_to_paint, lsgan_loss, paint_weights, sample_paint_points, spring_loss
+from genlmk.networks.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights, load_cyclegan_weights
+from genlmk.networks.deformation import build_landmarker
+from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
+from genlmk.systems.image_pool import ImagePool
+from genlmk.template import Template, load_template
+
+DEFAULT_WEIGHTS = {"gan": 1.0, "cycle": 10.0, "identity": 0.0, "spring": 1.0, "chamfer": 1.0}
+POOLS_KEY = "genlmk_image_pools"
+
+
+def _merge(defaults: dict[str, Any], given: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    given = dict(given or {})
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ConfigError(f"unknown {what} {sorted(unknown)} (known: {sorted(defaults)})")
+    return {**defaults, **given}
+
+
+def resolve_template(template: str | dict, image_size: tuple[int, int]) -> tuple[Template, Template]:
+    """(the template as authored, the template rescaled to the model input size)."""
+    authored = (
+        template
+        if isinstance(template, Template)
+        else (
+            Template.from_dict(template, source="<checkpoint>")
+            if isinstance(template, dict)
+            else load_template(template)
+        )
+    )
+    return authored, authored.rescaled(image_size)
+
+
+class LandmarkGAN(L.LightningModule):
+    """Trains a landmark deformation network from unpaired marked / unmarked frames.
+
+    Args:
+        template: template YAML path, built-in name, or its YAML structure (as stored in
+            checkpoints).
+        image_size: model input ``[width, height]``; frames are resized to it.
+        landmarker: options of :class:`~genlmk.networks.deformation.LandmarkDeformationNet`.
+        generator: ``{ngf, blocks, residual}`` of the marked -> unmarked ResNet generator.
+        discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
+        renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
+        weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``).
+        lr: Adam learning rate of all networks; ``betas`` Adam's betas.
+        decay_start: fraction of the run after which the learning rate decays linearly to 0.
+        pool_size: image pool size per discriminator (0 disables).
+        paint_tolerance: colour tolerance of the paint segmentation (cosine distance).
+        paint_samples: paint pixels drawn per marked frame for the chamfer term.
+        image_log_every: steps between TensorBoard image grids (0 disables).
+        init_generator, init_discriminator_marked, init_discriminator_unmarked: optional
+            reference CycleGAN ``.pth`` files to start from (layouts must match the sizes).
+    """
+
+    def __init__(
+        self,
+        template: str | dict = "face",
+        image_size: tuple[int, int] = (128, 128),
+        landmarker: dict[str, Any] | None = None,
+        generator: dict[str, Any] | None = None,
+        discriminator: dict[str, Any] | None = None,
+        renderer: dict[str, Any] | None = None,
+        weights: dict[str, float] | None = None,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        decay_start: float = 0.5,
+        pool_size: int = 50,
+        paint_tolerance: float = 0.03,
+        paint_samples: int = 512,
+        image_log_every: int = 200,
+        init_generator: str | None = None,
+        init_discriminator_marked: str | None = None,
+        init_discriminator_unmarked: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        image_size = (int(image_size[0]), int(image_size[1]))
+        authored, self.template = resolve_template(template, image_size)
+        self.save_hyperparameters()
+        # the checkpoint must not depend on the template file still existing
+        self.hparams["template"] = authored.to_dict()
+        self.hparams["image_size"] = list(image_size)
+        self.loss_weights = _merge(DEFAULT_WEIGHTS, weights, "loss weights")
+
+        points = torch.as_tensor(self.template.points, dtype=torch.float32)
+        self.landmarker = build_landmarker(landmarker or {}, points, image_size)
+        self.generator = ResnetGenerator(
+            **_merge({"ngf": 64, "blocks": 6, "residual": False}, generator, "generator options")
+        )
+        disc = _merge({"ndf": 64, "layers": 3}, discriminator, "discriminator options")
+        self.disc_marked = NLayerDiscriminator(**disc)
+        self.disc_unmarked = NLayerDiscriminator(**disc)
+        for net in (self.generator, self.disc_marked, self.disc_unmarked):
+            init_weights(net)
+        if self.generator.residual:
+            self.generator.reset_head()
+        for net, path in (
+            (self.generator, init_generator),
+            (self.disc_marked, init_discriminator_marked),
+            (self.disc_unmarked, init_discriminator_unmarked),
+        ):
+            if path:
+                load_cyclegan_weights(net, path)
+        self.renderer = MarkerRenderer(self.template, MarkerRenderSettings(**(renderer or {})))
+        self.register_buffer("template_points", points, persistent=False)
+        self.register_buffer("edges", torch.as_tensor(self.template.edges), persistent=False)
+        self.register_buffer("marker_color", torch.tensor(self.template.marker.color_unit), persistent=False)
+        self.pool_marked = ImagePool(pool_size, seed=1)
+        self.pool_unmarked = ImagePool(pool_size, seed=2)
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, images: Tensor) -> Tensor:
+        """Landmarks (B, N, 2) in pixels of the model input for images (B, 3, H, W) in [0, 1]."""
+        return self.landmarker.landmarks(images)
+
+    # ------------------------------------------------------------------ losses
+    def _chamfer(self, landmarks: Tensor, marked: Tensor) -> Tensor:
+        stroke, _ = ink_samples(landmarks, self.renderer.sampling)
+        weights = paint_weights(marked, self.marker_color, self.hparams.paint_tolerance)
+        paint, valid = sample_paint_points(weights, self.hparams.paint_samples)
+        return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
+
+    def generator_losses(
+        self, unmarked: Tensor, marked: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+        """All generator-side losses for a batch.
+
+        Returns:
+            total: weighted sum.
+            parts: each unweighted loss term (scalars).
+            images: the intermediate images and landmarks (for logging and the discriminators).
+        """
+        w = self.loss_weights
+        landmarks_u = self.landmarker.landmarks(unmarked)
+        fake_marked = self.renderer(unmarked, landmarks_u).images
+        rec_unmarked = self.generator(fake_marked)
+        fake_unmarked = self.generator(marked)
+        landmarks_m = self.landmarker.landmarks(fake_unmarked)
+        rec_marked = self.renderer(fake_unmarked, landmarks_m).images
+
+        parts = {
+            "gan_marked": lsgan_loss(self.disc_marked(fake_marked), True),
+            "gan_unmarked": lsgan_loss(self.disc_unmarked(fake_unmarked), True),
+            "cycle_unmarked": F.l1_loss(rec_unmarked, unmarked),
+            "cycle_marked": F.l1_loss(rec_marked, marked),
+            "spring": spring_loss(landmarks_u, self.template_points, self.edges)
+            + spring_loss(landmarks_m, self.template_points, self.edges),
+        }
+        if w["chamfer"] > 0:
+            parts["chamfer"] = self._chamfer(landmarks_m, marked)
+        if w["identity"] > 0:
+            parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
+        total = (
+            w["gan"] * (parts["gan_marked"] + parts["gan_unmarked"])
+            + w["cycle"] * (parts["cycle_unmarked"] + parts["cycle_marked"])
+            + w["spring"] * parts["spring"]
+            + w["chamfer"] * parts.get("chamfer", 0.0)
+            + w["identity"] * parts.get("identity", 0.0)
+        )
+        images = {
+            "landmarks_unmarked": landmarks_u,
+            "fake_marked": fake_marked,
+            "rec_unmarked": rec_unmarked,
+            "fake_unmarked": fake_unmarked,
+            "rec_marked": rec_marked,
+        }
+        return total, parts, images
+
+    def discriminator_losses(
+        self, unmarked: Tensor, marked: Tensor, fake_marked: Tensor, fake_unmarked: Tensor
+    ) -> dict[str, Tensor]:
+        """LSGAN losses of both discriminators, fakes drawn through the image pools."""
+        fake_m = self.pool_marked.query(fake_marked.detach())
+        fake_u = self.pool_unmarked.query(fake_unmarked.detach())
+        return {
+            "disc_marked": 0.5
+            * (lsgan_loss(self.disc_marked(marked), True) + lsgan_loss(self.disc_marked(fake_m), False)),
+            "disc_unmarked": 0.5
+            * (
+                lsgan_loss(self.disc_unmarked(unmarked), True) + lsgan_loss(self.disc_unmarked(fake_u), False)
+            ),
+        }
+
+    # ------------------------------------------------------------------ training
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        unmarked, marked = batch["unmarked"], batch["marked"]
+
+        self.toggle_optimizer(opt_g)
+        total, parts, images = self.generator_losses(unmarked, marked)
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+
+        self.toggle_optimizer(opt_d)
+        d_parts = self.discriminator_losses(unmarked, marked, images["fake_marked"], images["fake_unmarked"])
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(d_parts["disc_marked"] + d_parts["disc_unmarked"])
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+
+        for scheduler in self.lr_schedulers():
+            scheduler.step()
+        logged = {f"train/{k}": v.detach() for k, v in {**parts, **d_parts}.items()}
+        logged["train/total"] = total.detach()
+        self.log_dict(logged, prog_bar=False)
+        self.log("loss", total.detach(), prog_bar=True, logger=False)
+        every = self.hparams.image_log_every
+        if every and self.global_step % every == 0:
+            self._log_images("train", unmarked, marked, images)
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        unmarked, marked = batch["unmarked"], batch["marked"]
+        landmarks = self.landmarker.landmarks(unmarked)
+        fake_unmarked = self.generator(marked)
+        self.log(
+            "val/chamfer", self._chamfer(self.landmarker.landmarks(fake_unmarked), marked), prog_bar=True
+        )
+        if "landmarks" in batch:
+            gt = batch["landmarks"]
+            diagonal = (gt.amax(1) - gt.amin(1)).norm(dim=-1)
+            error = (landmarks - gt).norm(dim=-1).mean(dim=1) / diagonal
+            self.log("val/nme", 100.0 * error.mean(), prog_bar=True)
+        if batch_idx == 0:
+            fake_marked = self.renderer(unmarked, landmarks).images
+            rec_marked = self.renderer(fake_unmarked, self.landmarker.landmarks(fake_unmarked)).images
+            self._log_images(
+                "val",
+                unmarked,
+                marked,
+                {
+                    "landmarks_unmarked": landmarks,
+                    "fake_marked": fake_marked,
+                    "rec_unmarked": self.generator(fake_marked),
+                    "fake_unmarked": fake_unmarked,
+                    "rec_marked": rec_marked,
+                },
+            )
+
+    def configure_optimizers(self):
+        lr, betas = self.hparams.lr, tuple(self.hparams.betas)
+        opt_g = torch.optim.Adam(
+            list(self.landmarker.parameters()) + list(self.generator.parameters()), lr=lr, betas=betas
+        )
+        opt_d = torch.optim.Adam(
+            list(self.disc_marked.parameters()) + list(self.disc_unmarked.parameters()), lr=lr, betas=betas
+        )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        start = self.hparams.decay_start * total
+
+        def factor(step: int) -> float:
+            return 1.0 if step < start else max(0.0, (total - step) / max(1.0, total - start))
+
+        return [opt_g, opt_d], [
+            torch.optim.lr_scheduler.LambdaLR(opt_g, factor),
+            torch.optim.lr_scheduler.LambdaLR(opt_d, factor),
+        ]
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[KIND_KEY] = "landmarks"
+        checkpoint[TEMPLATE_KEY] = self.hparams["template"]
+        checkpoint[POOLS_KEY] = {
+            "marked": self.pool_marked.state_dict(),
+            "unmarked": self.pool_unmarked.state_dict(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        pools = checkpoint.get(POOLS_KEY)
+        if pools:
+            self.pool_marked.load_state_dict(pools["marked"], self.device)
+            self.pool_unmarked.load_state_dict(pools["unmarked"], self.device)
+
+    # ------------------------------------------------------------------ logging
+    def _log_images(self, stage: str, unmarked: Tensor, marked: Tensor, images: dict[str, Tensor]) -> None:
+        from lightning.pytorch.loggers import TensorBoardLogger
+        from torchvision.utils import make_grid
+
+        from genlmk.visualization import draw_landmarks
+
+        logger = self.logger
+        if not isinstance(logger, TensorBoardLogger):
+            return
+        count = min(4, unmarked.shape[0])
+        with torch.no_grad():
+            drawn = []
+            for image, points in zip(unmarked[:count], images["landmarks_unmarked"][:count]):
+                array = (image.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
+                overlay = draw_landmarks(array, points.detach().cpu().numpy(), self.template, radius=1)
+                drawn.append(torch.from_numpy(overlay).permute(2, 0, 1).float() / 255)
+            rows = [
+                torch.stack(drawn).to(unmarked.device),
+                images["fake_marked"][:count],
+                images["rec_unmarked"][:count],
+                marked[:count],
+                images["fake_unmarked"][:count],
+                images["rec_marked"][:count],
+            ]
+            grid = make_grid(torch.cat([r.detach().clamp(0, 1) for r in rows]), nrow=count)
+        logger.experiment.add_image(
+            f"{stage}/unmarked+landmarks, fake marked, rec unmarked | marked, fake unmarked, rec marked",
+            grid,
+            self.global_step,
+        )
