@@ -68,7 +68,7 @@ def test_missing_template_is_one_line_error_and_nonzero_exit(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines == [
         f"genlmk: error: {tmp_path / 'nope.yaml'}: template file not found "
-        "(and not a built-in template: face, hand)"
+        "(and not a built-in template: face, foot, hand)"
     ]
     assert not (tmp_path / "x.png").exists()
 
