@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench_render.py
+	$(PY) scripts/bench_extract.py
 
 clean:
 	rm -rf $(VENV) demo runs

@@ -29,7 +29,63 @@ def test_builtin_hand_has_21_landmarks_with_fingers_and_palm(hand_template):
 
 
 def test_builtin_names_are_listed():
-    assert {"face", "hand"} <= set(builtin_template_names())
+    assert {"face", "foot", "hand"} <= set(builtin_template_names())
+
+
+def test_builtin_foot_uses_hierarchical_parts():
+    foot = load_template("foot")
+    assert foot.category == "foot"
+    toes = {"big_toe", "second_toe", "third_toe", "fourth_toe", "little_toe"}
+    assert toes | {"outline", "arch"} <= set(foot.parts)
+    assert foot.is_closed(foot.line_index("outline"))
+    assert foot.num_landmarks >= 30
+    assert len(set(foot.ids)) == foot.num_landmarks
+    assert all(i.startswith("foot/") for i in foot.ids)
+    # each toe starts on the outline (a shared landmark), so its own points are 1 and 2
+    assert foot.ids[foot.index("big_toe_2")] == "foot/big_toe/2"
+
+
+@pytest.mark.parametrize("name", ["face", "hand"])
+def test_old_builtin_templates_round_trip_unchanged(name):
+    from genlmk.template import builtin_template_dir
+
+    raw = yaml.safe_load((builtin_template_dir() / f"{name}.yaml").read_text())
+    template = load_template(name)
+    assert template.category == "" and set(template.parts) == {""}
+    assert template.ids == template.names
+    assert template.to_dict() == raw
+
+
+def _hierarchical(**overrides):
+    data = small_template_dict(
+        category="hand",
+        lines=[{"part": "palm", "points": ["a", "b", "c", "a"]}, ["c", "d"]],
+    )
+    data.update(overrides)
+    return data
+
+
+def test_hierarchical_ids_read_category_part_position():
+    t = Template.from_dict(_hierarchical())
+    assert t.category == "hand" and t.parts == ("palm", "")
+    # d is on no line with a part: it keeps its name under the category
+    assert t.ids == ("hand/palm/0", "hand/palm/1", "hand/palm/2", "hand/d")
+    assert t.index("hand/palm/2") == t.index("c") == 2
+    assert t.line_index("palm") == 0 and t.line_index("#1") == 1 and t.line_index(1) == 1
+    with pytest.raises(
+        TemplateError, match=r"no line 'thumb' \(give a part name or an index 0-1; parts: palm\)"
+    ):
+        t.line_index("thumb")
+
+
+def test_hierarchical_template_round_trips_through_yaml(tmp_path):
+    t = Template.from_dict(_hierarchical())
+    t.save(tmp_path / "h.yaml")
+    text = (tmp_path / "h.yaml").read_text()
+    assert "category: hand" in text and "{part: palm, points: [a, b, c, a]}" in text
+    again = Template.load(tmp_path / "h.yaml")
+    assert again.to_dict() == t.to_dict() == _hierarchical()
+    assert again.rescaled((64, 48)).ids == t.ids
 
 
 def test_edges_follow_lines_once_each_including_closing_segment():
@@ -100,6 +156,26 @@ BAD_TEMPLATES = {
     "bad size": (_mutated(size=[32]), "size must be"),
     "not a mapping": ([1, 2, 3], "must be a YAML mapping"),
     "zero-length segment": (_mutated(lines=[["a", "a", "b"], ["b", "c", "d"]]), "twice in a row"),
+    "category with a slash": (_mutated(category="hand/left"), "category must be a non-empty name"),
+    "line mapping without points": (
+        _mutated(lines=[{"part": "palm"}, ["c", "d"]]),
+        "line #0 as a mapping must have exactly the keys part and points",
+    ),
+    "part with a space": (
+        _mutated(lines=[{"part": "index finger", "points": ["a", "b", "c", "a"]}, ["c", "d"]]),
+        "line #0 part must be a non-empty name",
+    ),
+    "repeated part": (
+        _mutated(lines=[{"part": "p", "points": ["a", "b", "c", "a"]}, {"part": "p", "points": ["c", "d"]}]),
+        "line #1 repeats part 'p'",
+    ),
+    "ids that clash": (
+        _mutated(
+            landmarks=[*small_template_dict()["landmarks"][:3], {"name": "p/0", "x": 1, "y": 1}],
+            lines=[{"part": "p", "points": ["a", "b", "c", "a"]}, ["c", "p/0"]],
+        ),
+        "two landmarks have the id 'p/0'",
+    ),
 }
 
 
@@ -154,8 +230,21 @@ def valid_templates(draw):
     closed = draw(st.booleans()) and len(lines[0]) >= 3
     if closed:
         lines[0].append(lines[0][0])
-    return {
-        "name": "prop",
+    data = {"name": "prop"}
+    # hierarchical names on some templates: a category and parts on some lines
+    if draw(st.booleans()):
+        data["category"] = draw(st.from_regex(r"[a-z][a-z_]{0,6}", fullmatch=True))
+    parts = draw(
+        st.lists(
+            st.from_regex(r"[a-z][a-z0-9_.-]{0,6}", fullmatch=True),
+            unique=True,
+            min_size=len(lines),
+            max_size=len(lines),
+        )
+    )
+    with_part = draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines)))
+    lines = [{"part": p, "points": line} if use else line for line, p, use in zip(lines, parts, with_part)]
+    return data | {
         "size": [width, height],
         "landmarks": [{"name": n, "x": x, "y": y} for n, (x, y) in zip(names, points)],
         "lines": lines,
@@ -164,6 +253,10 @@ def valid_templates(draw):
             "width": draw(st.floats(0.1, min(width, height) / 4)),
         },
     }
+
+
+def _without_coordinates(data):
+    return {**data, "landmarks": [lm["name"] for lm in data["landmarks"]], "marker": data["marker"]["color"]}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -176,7 +269,13 @@ def test_valid_templates_load_and_round_trip(tmp_path, data):
     t.save(path)
     again = Template.load(path)
     assert again.names == t.names and again.lines == t.lines
+    assert again.category == t.category and again.parts == t.parts and again.ids == t.ids
     np.testing.assert_allclose(again.points, t.points, atol=1e-4)
+    # the structure (all but the rounded coordinates) comes back exactly as written
+    assert _without_coordinates(again.to_dict()) == _without_coordinates(data)
+    assert len(set(t.ids)) == t.num_landmarks
+    if "category" in data:
+        assert all(i.startswith(data["category"] + "/") for i in t.ids)
     # every edge joins two landmarks that are neighbours on some line
     for a, b in again.edges:
         assert any(

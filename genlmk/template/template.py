@@ -11,6 +11,19 @@ A template is authored as YAML::
       - [eye_r_0, eye_r_1, eye_r_2, eye_r_0]   # last == first: a closed line
     marker: {color: [25, 50, 210], width: 2.0}
 
+Hierarchical names (optional): a template may declare a ``category`` (e.g. ``hand``) and a
+line may be written as a mapping that names the body ``part`` it traces::
+
+    category: hand
+    lines:
+      - {part: index_finger, points: [index_1, index_2, index_3, index_4]}
+      - [wrist, thumb_1, thumb_2]      # a plain list is still a line (without a part)
+
+Each landmark then has an id ``category/part/k``: ``k`` is its 0-based position on the first
+line with a part that passes through it (``hand/index_finger/2`` is ``index_3``). A landmark
+on no such line keeps its name as the last component (``hand/wrist``). Templates without
+``category`` and parts are unchanged: their ids are their names.
+
 Coordinates are pixels of the canvas, x to the right, y down, with the image's top-left
 *corner* at (0, 0): the centre of pixel (row i, column j) is (j + 0.5, i + 0.5). This is
 the convention of every coordinate in genlmk's public API; rescaling a canvas is then a
@@ -20,6 +33,7 @@ plain multiplication.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -30,8 +44,11 @@ import yaml
 
 from genlmk.errors import TemplateError
 
-_TOP_LEVEL_KEYS = {"name", "size", "landmarks", "lines", "marker", "description"}
+_TOP_LEVEL_KEYS = {"name", "category", "size", "landmarks", "lines", "marker", "description"}
 _REQUIRED_KEYS = ("name", "size", "landmarks", "lines", "marker")
+_LINE_KEYS = {"part", "points"}
+# a category or part is one path component of a landmark id
+_ID_COMPONENT = re.compile(r"[^/\s]+")
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,9 @@ class Template:
         marker: paint colour and stroke width.
         description: free text.
         source: where the template came from (a file path), used in error messages.
+        category: the body part the template covers (e.g. ``hand``), or ``""``.
+        parts: per line, the name of the part it traces (e.g. ``index_finger``), or ``""``
+            for a line given as a plain list; same length as ``lines`` (``()`` means no parts).
     """
 
     name: str
@@ -71,6 +91,14 @@ class Template:
     marker: Marker
     description: str = ""
     source: str = field(default="<memory>", compare=False)
+    category: str = ""
+    parts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            object.__setattr__(self, "parts", ("",) * len(self.lines))
+        elif len(self.parts) != len(self.lines):
+            raise TemplateError(f"{self.source}: {len(self.parts)} part names for {len(self.lines)} lines")
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -131,12 +159,35 @@ class Template:
                 seen.setdefault((min(a, b), max(a, b)), None)
         return np.array(list(seen), dtype=np.int64).reshape(-1, 2)
 
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Hierarchical landmark ids, ``category/part/k`` (see the module docstring).
+
+        ``ids[i]`` labels ``points[i]``; without category and parts the ids are the names.
+        """
+        return _landmark_ids(self.names, self.lines, self.parts, self.category)
+
     def index(self, name: str) -> int:
-        """Index of the landmark called ``name``."""
-        try:
+        """Index of the landmark called ``name`` (a landmark name or a hierarchical id)."""
+        if name in self.names:
             return self.names.index(name)
-        except ValueError:
-            raise TemplateError(f"{self.source}: no landmark named {name!r}") from None
+        ids = self.ids
+        if name in ids:
+            return ids.index(name)
+        raise TemplateError(f"{self.source}: no landmark named {name!r}")
+
+    def line_index(self, ref: str | int) -> int:
+        """Index of a line given by its part name, its index, or ``#index`` (as in error messages)."""
+        text = str(ref).removeprefix("#")
+        if text in self.parts:
+            return self.parts.index(text)
+        if text.isdigit() and int(text) < len(self.lines):
+            return int(text)
+        named = ", ".join(p for p in self.parts if p) or "none"
+        raise TemplateError(
+            f"{self.source}: no line {ref!r} (give a part name or an index 0-{len(self.lines) - 1};"
+            f" parts: {named})"
+        )
 
     def bounding_box(self) -> tuple[float, float, float, float]:
         """``(x_min, y_min, x_max, y_max)`` of the landmarks, in canvas pixels."""
@@ -165,19 +216,27 @@ class Template:
             marker=marker,
             description=self.description,
             source=self.source,
+            category=self.category,
+            parts=self.parts,
         )
 
     # ------------------------------------------------------------------ saving
     def to_dict(self) -> dict[str, Any]:
         """The YAML structure of this template (inverse of :meth:`from_dict`)."""
-        data: dict[str, Any] = {"name": self.name, "size": [self.width, self.height]}
+        data: dict[str, Any] = {"name": self.name}
+        if self.category:
+            data["category"] = self.category
+        data["size"] = [self.width, self.height]
         if self.description:
             data["description"] = self.description
         data["landmarks"] = [
             {"name": n, "x": round(float(p[0]), 4), "y": round(float(p[1]), 4)}
             for n, p in zip(self.names, self.points)
         ]
-        data["lines"] = [[self.names[i] for i in line] for line in self.lines]
+        data["lines"] = [
+            {"part": part, "points": [self.names[i] for i in line]} if part else [self.names[i] for i in line]
+            for line, part in zip(self.lines, self.parts)
+        ]
         data["marker"] = {"color": list(self.marker.color), "width": float(self.marker.width)}
         return data
 
@@ -200,13 +259,15 @@ def dump_template_yaml(data: dict[str, Any]) -> str:
         return text.removesuffix("\n...\n").strip()  # a bare scalar gets a document-end marker
 
     out = [f"name: {flow(data['name'])}"]
+    if data.get("category"):
+        out.append(f"category: {flow(data['category'])}")
     if data.get("description"):
         out.append(f"description: {flow(data['description'])}")
     out.append(f"size: {flow(list(data['size']))}")
     out.append("landmarks:")
     out.extend(f"  - {flow(lm)}" for lm in data["landmarks"])
     out.append("lines:")
-    out.extend(f"  - {flow(list(line))}" for line in data["lines"])
+    out.extend(f"  - {flow(line if isinstance(line, dict) else list(line))}" for line in data["lines"])
     out.append(f"marker: {flow(data['marker'])}")
     return "\n".join(out) + "\n"
 
@@ -280,12 +341,33 @@ def _parse_landmarks(value: Any, size: tuple[int, int], source: str) -> tuple[tu
     return tuple(names), np.array(coords, dtype=np.float64)
 
 
-def _parse_lines(value: Any, names: tuple[str, ...], source: str) -> tuple[tuple[int, ...], ...]:
+def _parse_part(value: Any, what: str, source: str) -> str:
+    if not isinstance(value, str) or not _ID_COMPONENT.fullmatch(value):
+        raise _fail(source, f"{what} must be a non-empty name without '/' or spaces, got {value!r}")
+    return value
+
+
+def _split_line(line: Any, k: int, source: str) -> tuple[Any, str]:
+    """A line entry as (its list of names, its part): a plain list, or ``{part, points}``."""
+    if not isinstance(line, dict):
+        return line, ""
+    if set(line) != _LINE_KEYS:
+        raise _fail(
+            source, f"line #{k} as a mapping must have exactly the keys part and points, got {line!r}"
+        )
+    return line["points"], _parse_part(line["part"], f"line #{k} part", source)
+
+
+def _parse_lines(
+    value: Any, names: tuple[str, ...], source: str
+) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...]]:
     if not isinstance(value, list) or not value:
-        raise _fail(source, "lines must be a non-empty list of landmark-name lists")
+        raise _fail(source, "lines must be a non-empty list of lines (name lists or {part, points})")
     lookup = {n: i for i, n in enumerate(names)}
     lines: list[tuple[int, ...]] = []
-    for k, line in enumerate(value):
+    parts: list[str] = []
+    for k, entry in enumerate(value):
+        line, part = _split_line(entry, k, source)
         if not isinstance(line, list) or not all(isinstance(n, str) for n in line):
             raise _fail(source, f"line #{k} must be a list of landmark names, got {line!r}")
         if len(line) < 2:
@@ -304,12 +386,31 @@ def _parse_lines(value: Any, names: tuple[str, ...], source: str) -> tuple[tuple
             raise _fail(
                 source, f"line #{k} visits a landmark twice (only a closed line may end at its start)"
             )
+        if part and part in parts:
+            raise _fail(source, f"line #{k} repeats part {part!r} (part names must be unique)")
         lines.append(tuple(lookup[n] for n in line))
+        parts.append(part)
     on_a_line = {i for line in lines for i in line}
     orphans = [names[i] for i in range(len(names)) if i not in on_a_line]
     if orphans:
         raise _fail(source, f"landmark {orphans[0]!r} lies on no line (every landmark must be painted)")
-    return tuple(lines)
+    return tuple(lines), tuple(parts)
+
+
+def _landmark_ids(
+    names: tuple[str, ...], lines: tuple[tuple[int, ...], ...], parts: tuple[str, ...], category: str
+) -> tuple[str, ...]:
+    ids = list(names)
+    named = [False] * len(names)
+    for line, part in zip(lines, parts):
+        if not part:
+            continue
+        for k, i in enumerate(line):
+            if not named[i]:
+                ids[i], named[i] = f"{part}/{k}", True
+    if category:
+        ids = [f"{category}/{i}" for i in ids]
+    return tuple(ids)
 
 
 def _parse(data: Any, source: str) -> Template:
@@ -327,9 +428,14 @@ def _parse(data: Any, source: str) -> Template:
     description = data.get("description", "") or ""
     if not isinstance(description, str):
         raise _fail(source, "description must be a string")
+    category = _parse_part(data["category"], "category", source) if "category" in data else ""
     size = _parse_size(data["size"], source)
     names, points = _parse_landmarks(data["landmarks"], size, source)
-    lines = _parse_lines(data["lines"], names, source)
+    lines, parts = _parse_lines(data["lines"], names, source)
+    ids = _landmark_ids(names, lines, parts, category)
+    if len(set(ids)) != len(ids):
+        clash = next(i for i in ids if ids.count(i) > 1)
+        raise _fail(source, f"two landmarks have the id {clash!r} (rename one or its part)")
     marker = _parse_marker(data["marker"], size, source)
     return Template(
         name=name,
@@ -340,4 +446,6 @@ def _parse(data: Any, source: str) -> Template:
         marker=marker,
         description=description,
         source=source,
+        category=category,
+        parts=parts,
     )
