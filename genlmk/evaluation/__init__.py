@@ -1,0 +1,1 @@
+"""Evaluation: keypoint and identity backends, pairing real with generated footage, motion scores."""
