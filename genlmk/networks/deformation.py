@@ -2,7 +2,7 @@
 
 The paper's network is 4 convolutions followed by 3 fully connected layers predicting the
 offsets Delta (N, 2) that move the template T to the landmarks T + Delta. The last layer starts
-at zero, so training starts from the template itself.
+near zero, so training starts from the template itself.
 
 Options (all default to the paper's network):
 - ``coords``: append normalised x/y coordinate channels to the input (CoordConv), which makes
@@ -87,7 +87,9 @@ class LandmarkDeformationNet(nn.Module):
             nn.LeakyReLU(0.2, True),
             nn.Linear(hidden, outputs),
         )
-        nn.init.zeros_(self.regressor[-1].weight)
+        # near-zero start: Delta is ~0 (training starts from the template), but not exactly zero,
+        # so the hidden layers receive gradient from the first step
+        nn.init.normal_(self.regressor[-1].weight, std=1e-4)
         nn.init.zeros_(self.regressor[-1].bias)
         if coords:
             ys = torch.linspace(-1.0, 1.0, height).view(1, 1, height, 1).expand(1, 1, height, width)

@@ -18,6 +18,7 @@ logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -37,6 +38,20 @@ from genlmk.template import Template, load_template
 
 DEFAULT_WEIGHTS = {"gan": 1.0, "cycle": 10.0, "identity": 0.0, "spring": 1.0, "chamfer": 1.0}
 POOLS_KEY = "genlmk_image_pools"
+
+
+@contextmanager
+def _frozen(*modules: torch.nn.Module):
+    """Stop gradients from reaching ``modules``' parameters inside the block."""
+    params = [p for m in modules for p in m.parameters()]
+    states = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, state in zip(params, states):
+            p.requires_grad_(state)
 
 
 def _merge(defaults: dict[str, Any], given: dict[str, Any] | None, what: str) -> dict[str, Any]:
@@ -73,7 +88,8 @@ class LandmarkGAN(L.LightningModule):
         discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
         renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
         weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``).
-        lr: Adam learning rate of all networks; ``betas`` Adam's betas.
+        lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
+        landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
         pool_size: image pool size per discriminator (0 disables).
         paint_tolerance: colour tolerance of the paint segmentation (cosine distance).
@@ -93,6 +109,7 @@ class LandmarkGAN(L.LightningModule):
         renderer: dict[str, Any] | None = None,
         weights: dict[str, float] | None = None,
         lr: float = 2e-4,
+        landmarker_lr: float | None = None,
         betas: tuple[float, float] = (0.5, 0.999),
         decay_start: float = 0.5,
         pool_size: int = 50,
@@ -214,25 +231,22 @@ class LandmarkGAN(L.LightningModule):
 
     # ------------------------------------------------------------------ training
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
+        # One optimizer holds every network (in parameter groups) and steps once per batch, so
+        # global_step counts batches. This equals CycleGAN's alternating updates: the
+        # discriminators' losses use fakes made before the generator step and their parameters
+        # are disjoint from the generator side's.
+        optimizer = self.optimizers()
+        scheduler = self.lr_schedulers()
         unmarked, marked = batch["unmarked"], batch["marked"]
-
-        self.toggle_optimizer(opt_g)
-        total, parts, images = self.generator_losses(unmarked, marked)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-
-        self.toggle_optimizer(opt_d)
+        optimizer.zero_grad(set_to_none=True)
+        with _frozen(self.disc_marked, self.disc_unmarked):
+            total, parts, images = self.generator_losses(unmarked, marked)
+            self.manual_backward(total)
         d_parts = self.discriminator_losses(unmarked, marked, images["fake_marked"], images["fake_unmarked"])
-        opt_d.zero_grad(set_to_none=True)
         self.manual_backward(d_parts["disc_marked"] + d_parts["disc_unmarked"])
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        optimizer.step()
+        scheduler.step()
 
-        for scheduler in self.lr_schedulers():
-            scheduler.step()
         logged = {f"train/{k}": v.detach() for k, v in {**parts, **d_parts}.items()}
         logged["train/total"] = total.detach()
         self.log_dict(logged, prog_bar=False)
@@ -270,23 +284,20 @@ class LandmarkGAN(L.LightningModule):
             )
 
     def configure_optimizers(self):
-        lr, betas = self.hparams.lr, tuple(self.hparams.betas)
-        opt_g = torch.optim.Adam(
-            list(self.landmarker.parameters()) + list(self.generator.parameters()), lr=lr, betas=betas
-        )
-        opt_d = torch.optim.Adam(
-            list(self.disc_marked.parameters()) + list(self.disc_unmarked.parameters()), lr=lr, betas=betas
-        )
+        lr = self.hparams.lr
+        groups = [
+            {"params": self.generator.parameters()},
+            {"params": self.landmarker.parameters(), "lr": self.hparams.landmarker_lr or lr},
+            {"params": list(self.disc_marked.parameters()) + list(self.disc_unmarked.parameters())},
+        ]
+        optimizer = torch.optim.Adam(groups, lr=lr, betas=tuple(self.hparams.betas))
         total = max(1, int(self.trainer.estimated_stepping_batches))
         start = self.hparams.decay_start * total
 
         def factor(step: int) -> float:
             return 1.0 if step < start else max(0.0, (total - step) / max(1.0, total - start))
 
-        return [opt_g, opt_d], [
-            torch.optim.lr_scheduler.LambdaLR(opt_g, factor),
-            torch.optim.lr_scheduler.LambdaLR(opt_d, factor),
-        ]
+        return [optimizer], [torch.optim.lr_scheduler.LambdaLR(optimizer, factor)]
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
