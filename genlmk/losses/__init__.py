@@ -1,0 +1,1 @@
+"""Losses as pure functions (thin modules only where weights must be held)."""
