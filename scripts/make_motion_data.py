@@ -24,7 +24,8 @@ def main() -> None:
     root = write_synthetic_motion_dataset(
         args.root, args.train, args.test, args.frames, args.size, args.seed, args.format
     )
-    print(f"wrote {args.train} training and {args.test} test videos ({args.frames} frames, {args.size} px) to {root}")
+    what = f"{args.train} training and {args.test} test videos ({args.frames} frames, {args.size} px)"
+    print(f"wrote {what} to {root}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ def checkpoints(tmp_path_factory):
     released = {name: getattr(models, name).state_dict() for name in models._fields} | {"epoch": 3}
     torch.save(released, folder / "tiny-cpk.pth.tar")
     torch.save({"genlmk_kind": "landmarks", "state_dict": {}}, folder / "landmarks.ckpt")
+    broken = {name: dict(state) for name, state in released.items() if name != "epoch"}
+    broken["generator"]["final.weight"] = torch.zeros(3, 8, 5, 5)
+    torch.save(broken, folder / "misshapen-cpk.pth.tar")
+    del broken["kp_detector"]["kp.weight"]
+    torch.save(broken, folder / "incomplete-cpk.pth.tar")
     return folder
 
 
@@ -126,6 +131,14 @@ def test_motion_commands_report_bad_input_in_one_line(tmp_path, checkpoints, vid
             "holds a 'landmarks' model, but this command needs",
         ),
         ([*one, "--ckpt", str(tmp_path / "missing.pth.tar")], "missing.pth.tar: checkpoint file not found"),
+        (
+            [*one, "--ckpt", str(checkpoints / "misshapen-cpk.pth.tar")],
+            "generator weights do not fit the network",
+        ),
+        (
+            [*one, "--ckpt", str(checkpoints / "incomplete-cpk.pth.tar")],
+            "unknown layout: no tensor 'kp.weight'",
+        ),
         (["--driving", str(videos / "clips"), "--ckpt", str(checkpoints / "tiny.ckpt")], "found 2"),
     ]
     for extra, message in cases:

@@ -134,3 +134,12 @@ def test_reference_preset_parses(capsys):
     printed = capsys.readouterr().out
     assert "genlmk.systems.motion.MotionTransferSystem" in printed
     assert "batch_size: 40" in printed and "max_features: 1024" in printed
+
+
+def test_fit_reports_missing_vgg_weights_in_one_line(tmp_path, synthetic_root, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
+    config = str(REPO / "configs/motion/vox-256.yaml")
+    assert main(["fit", "--config", config, "--data.init_args.root", str(synthetic_root)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("genlmk: error: ") and err.count("\n") == 1
+    assert "vgg19-dcbb9e9d.pth: VGG19 weights not found" in err and str(tmp_path / "empty-cache") in err

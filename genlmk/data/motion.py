@@ -6,6 +6,9 @@ same video, both augmented alike (albumentations: horizontal flip, colour jitter
 ``flow_pairs`` the driving frame's temporal neighbour comes too, with the classical optical flow
 between them and its forward-backward validity mask (for the flow keypoint loss). Validation pairs
 each test video's first frame with evenly spaced later frames (the reconstruction protocol).
+
+Frame folders are read frame by frame; a video file is decoded from its start up to the frames a
+sample needs, so for training on long clips frame folders (the reference's ``vox-png``) are faster.
 """
 
 from __future__ import annotations

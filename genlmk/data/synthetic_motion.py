@@ -44,14 +44,17 @@ def synthetic_motion_video(num_frames: int = 32, size: int = 64, seed: int = 0) 
     rng = np.random.default_rng(seed)
     centres = np.arange(size) + 0.5
     xs, ys = np.meshgrid(centres / size, centres / size)  # in [0, 1], y down
-    colours = rng.uniform(0.1, 0.9, size=(4, 3))
+    # muted backgrounds (a grey level with a tint), skin-like faces: roughly the colours of talking heads
+    greys = rng.uniform(0.25, 0.75, size=(3, 1))
+    colours = np.clip(greys + rng.uniform(-0.12, 0.12, size=(3, 3)), 0.0, 1.0)
     blob = rng.uniform(0.0, 1.0, size=2)
     background = (
         colours[0] * (1 - ys[..., None])
         + colours[1] * ys[..., None]
         + 0.25 * np.exp(-((xs - blob[0]) ** 2 + (ys - blob[1]) ** 2)[..., None] / 0.05) * (colours[2] - 0.5)
     )
-    skin = rng.uniform(0.35, 0.95, size=3)
+    tone = rng.uniform(0.45, 0.95)
+    skin = np.clip(tone * np.array([1.0, 0.78, 0.62]) + rng.uniform(-0.06, 0.06, size=3), 0.0, 1.0)
     stripes = rng.uniform(4.0, 9.0, size=2) * rng.choice([-1, 1], size=2)
     phase = rng.uniform(0, 2 * np.pi, size=5)
     speed = rng.uniform(0.5, 1.5, size=5) * 2 * np.pi / max(num_frames, 1)
@@ -60,10 +63,10 @@ def synthetic_motion_video(num_frames: int = 32, size: int = 64, seed: int = 0) 
 
     frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
     for t in range(num_frames):
-        cx = 0.5 + 0.12 * np.sin(speed[0] * t + phase[0])
-        cy = 0.5 + 0.08 * np.sin(speed[1] * t + phase[1])
-        angle = 0.35 * np.sin(speed[2] * t + phase[2])
-        scale = radius * (1.0 + 0.1 * np.sin(speed[3] * t + phase[3]))
+        cx = 0.5 + 0.15 * np.sin(speed[0] * t + phase[0])
+        cy = 0.5 + 0.1 * np.sin(speed[1] * t + phase[1])
+        angle = 0.45 * np.sin(speed[2] * t + phase[2])
+        scale = radius * (1.0 + 0.12 * np.sin(speed[3] * t + phase[3]))
         mouth_open = 0.5 + 0.5 * np.sin(2.0 * speed[4] * t + phase[4])
         # canonical head coordinates (unit: head radius), rotating with the head
         dx, dy = xs - cx, ys - cy
@@ -77,7 +80,7 @@ def synthetic_motion_video(num_frames: int = 32, size: int = 64, seed: int = 0) 
             _soft_inside(_ellipse_distance(u, v, -0.35, -0.25, 0.16, 0.12), unit),
             _soft_inside(_ellipse_distance(u, v, 0.35, -0.25, 0.16, 0.12), unit),
         )
-        face = face * (1 - eyes) + colours[3] * 0.25 * eyes
+        face = face * (1 - eyes) + 0.15 * eyes
         mouth = _soft_inside(_ellipse_distance(u, v, 0, 0.45, 0.38, 0.06 + 0.16 * mouth_open), unit)
         face = face * (1 - mouth) + np.array([0.55, 0.08, 0.1]) * mouth
         image = background * (1 - head) + face * head

@@ -690,7 +690,17 @@ def infer_model_params(parts: Mapping[str, Mapping[str, Tensor]]) -> dict[str, d
 
     Args:
         parts: output of :func:`checkpoint_filter_fn`.
+
+    Raises:
+        CheckpointError: a tensor every FOMM has is missing.
     """
+    try:
+        return _infer_model_params(parts)
+    except KeyError as exc:
+        raise CheckpointError(f"weights of an unknown layout: no tensor {exc.args[0]!r}") from None
+
+
+def _infer_model_params(parts: Mapping[str, Mapping[str, Tensor]]) -> dict[str, dict[str, Any]]:
     kp, gen = parts["kp_detector"], parts["generator"]
     params = copy.deepcopy(VOX_256)
     num_kp = kp["kp.weight"].shape[0]
@@ -710,9 +720,7 @@ def infer_model_params(parts: Mapping[str, Mapping[str, Tensor]]) -> dict[str, d
     downs = _count(gen, r"down_blocks\.(\d+)\.conv\.weight")
     params["generator_params"] = {
         "block_expansion": gen["first.conv.weight"].shape[0],
-        "max_features": max(gen[f"down_blocks.{i}.conv.weight"].shape[0] for i in range(downs))
-        if downs
-        else 1,
+        "max_features": max((gen[f"down_blocks.{i}.conv.weight"].shape[0] for i in range(downs)), default=1),
         "num_down_blocks": downs,
         "num_bottleneck_blocks": _count(gen, r"bottleneck\.r(\d+)\."),
         "estimate_occlusion_map": f"{motion}occlusion.weight" in gen,
