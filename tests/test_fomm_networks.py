@@ -124,7 +124,8 @@ def test_released_layout_checkpoint_loads_strictly_and_animates(tmp_path):
     checkpoint |= {f"optimizer_{p}": adam for p in ("generator", "discriminator", "kp_detector")} | {
         "epoch": 99
     }
-    torch.save(checkpoint, tmp_path / "vox-cpk.pth.tar")
+    # the pre-1.6 (non-zip) serialization of 2019's released files
+    torch.save(checkpoint, tmp_path / "vox-cpk.pth.tar", _use_new_zipfile_serialization=False)
 
     parts = checkpoint_filter_fn(torch.load(tmp_path / "vox-cpk.pth.tar", weights_only=True))
     params = infer_model_params(parts)

@@ -17,7 +17,6 @@ from torch import Tensor
 from genlmk.checkpoints import FRAME_SIZE_KEY, KIND_KEY, load_checkpoint
 from genlmk.data.frames import fit_frame, to_tensor
 from genlmk.errors import CheckpointError, InputDataError
-from genlmk.geometry.coordinates import normalized_to_pixels
 from genlmk.geometry.keypoints import Keypoints, normalized_shape, relative_keypoints
 from genlmk.networks.fomm import (
     KPDetector,
@@ -126,7 +125,9 @@ class MotionTransfer:
         """Detect keypoints in (H, W, 3) uint8 frames (``batch_size`` at a time).
 
         Returns:
-            Keypoints (N, K, 2) normalized with Jacobians (N, K, 2, 2) or None; no heatmaps.
+            Keypoints (N, K, 2) normalized with Jacobians (N, K, 2, 2) or None; no heatmaps. For
+            pixels of the frame size use :func:`genlmk.geometry.coordinates.normalized_to_pixels`
+            with ``align_corners=True``.
         """
         if not len(frames):
             raise InputDataError("no frames to detect keypoints in")
@@ -135,11 +136,6 @@ class MotionTransfer:
             kp = self.kp_detector(self._batch(frames[start : start + self.batch_size]))
             chunks.append(Keypoints(kp.value, kp.jacobian))
         return _cat(chunks)
-
-    def keypoints_in_pixels(self, kp: Keypoints) -> np.ndarray:
-        """(N, K, 2) genlmk pixels of the frame size, from normalized keypoints."""
-        height, width = self.frame_size
-        return normalized_to_pixels(kp.value, height, width, align_corners=True).cpu().numpy()
 
     @torch.inference_mode()
     def render(self, source: np.ndarray, kp_source: Keypoints, kp_driving: Keypoints) -> Iterator[np.ndarray]:
