@@ -4,7 +4,8 @@ A genlmk checkpoint is a Lightning checkpoint (a dict) with two extra keys:
 
 - ``genlmk_kind``: ``"landmarks"`` or ``"motion"``, so a command can refuse the wrong kind;
 - ``genlmk_template``: for landmark models, the template as its YAML structure, so the
-  checkpoint alone is enough to predict.
+  checkpoint alone is enough to predict;
+- ``genlmk_frame_size``: for motion models, the ``[height, width]`` frames were trained at.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from genlmk.errors import CheckpointError, OutputError
 
 KIND_KEY = "genlmk_kind"
 TEMPLATE_KEY = "genlmk_template"
+FRAME_SIZE_KEY = "genlmk_frame_size"
 KINDS = ("landmarks", "motion")
 
 

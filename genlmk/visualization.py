@@ -124,3 +124,41 @@ def _place_label(draw, font, text, point, direction, taken, scale) -> tuple[floa
         if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
             return box
     return candidates[0]
+
+
+def keypoint_colors(count: int) -> np.ndarray:
+    """``count`` distinct RGB colours around the hue circle, (count, 3) uint8."""
+    import colorsys
+
+    return np.array(
+        [[round(255 * c) for c in colorsys.hsv_to_rgb(i / max(count, 1), 0.9, 1.0)] for i in range(count)],
+        dtype=np.uint8,
+    )
+
+
+def draw_keypoints(image: np.ndarray, points: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Draw keypoints as filled dots, keypoint k always in colour ``keypoint_colors(K)[k]``.
+
+    Args:
+        image: (H, W, 3) uint8 RGB; not modified.
+        points: (K, 2) pixels of ``image`` (genlmk convention); non-finite rows are skipped.
+
+    Returns:
+        A new (H, W, 3) uint8 RGB image.
+    """
+    import cv2
+
+    canvas = np.ascontiguousarray(image.copy())
+    colors = keypoint_colors(len(points))
+    finite = np.isfinite(points).all(axis=1)
+    for point, color in zip(_cv_points(np.nan_to_num(points))[finite], colors[finite]):
+        cv2.circle(
+            canvas,
+            tuple(point),
+            radius << _SUBPIXEL_BITS,
+            tuple(int(c) for c in color),
+            -1,
+            cv2.LINE_AA,
+            _SUBPIXEL_BITS,
+        )
+    return canvas

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from genlmk.errors import ConfigError
+from genlmk.errors import ConfigError, GenlmkError
 
 
 def _one_line(message: str) -> str:
@@ -23,6 +23,19 @@ def _one_line(message: str) -> str:
         (line for line in lines if specific.search(line)), lines[-1] if lines else "invalid arguments"
     )
     return f"{key}: {detail}" if key and key not in detail else detail
+
+
+def _wrapped_genlmk_error(exc: BaseException) -> GenlmkError | None:
+    """The genlmk error behind ``exc``, if any: jsonargparse wraps errors raised while it
+    instantiates the model or data module (e.g. a missing weights file) in its own ValueError."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, GenlmkError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def run_fit(argv: list[str]) -> int:
@@ -44,4 +57,9 @@ def run_fit(argv: list[str]) -> int:
         )
     except ArgumentError as exc:
         raise ConfigError(_one_line(str(exc))) from None
+    except (ValueError, TypeError) as exc:
+        cause = _wrapped_genlmk_error(exc)
+        if cause is None:
+            raise
+        raise cause from None
     return 0

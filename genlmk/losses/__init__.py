@@ -1,6 +1,6 @@
-"""Losses as pure functions (with thin module wrappers where they hold state)."""
+"""Losses as pure functions (thin modules only where state must be held)."""
 
-from genlmk.losses.gan import lsgan_loss
+from genlmk.losses.adversarial import lsgan_loss
 from genlmk.losses.paint import chamfer_to_paint, paint_weights, sample_paint_points
 from genlmk.losses.spring import SpringLoss, spring_loss
 

@@ -1,0 +1,1 @@
+"""Neural networks (plain torch modules, one file per family; no Lightning here)."""

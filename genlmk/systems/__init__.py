@@ -1,0 +1,1 @@
+"""Lightning systems: wire networks, compute losses, log."""
