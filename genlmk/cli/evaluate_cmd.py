@@ -7,6 +7,7 @@ Each evaluation target is a subcommand of ``evaluate``, added by one function of
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import torch
@@ -126,4 +127,41 @@ def run_motion(args: argparse.Namespace) -> int:
 
 
 # the targets of `genlmk evaluate`, each adding one subcommand
-EVALUATE_TARGETS = (add_motion,)
+def add_landmarks(targets: argparse._SubParsersAction) -> None:
+    parser = targets.add_parser(
+        "landmarks",
+        help="score predicted landmarks against ground truth: NME and flicker",
+        description="Matches frames by number. NME: mean error / normaliser (box diagonal, or --norm), "
+        "in percent. Flicker: change of the error between consecutive frames / normaliser, RMS, percent.",
+    )
+    parser.add_argument("--pred", required=True, help="predicted landmarks.csv (frame,name,x,y)")
+    parser.add_argument("--gt", required=True, help="ground-truth CSV, same columns")
+    parser.add_argument(
+        "--norm",
+        help="NAME_A,NAME_B: normalise by their distance (globs average a group, "
+        "e.g. 'eye_r_*,eye_l_*'); default: the ground-truth box diagonal",
+    )
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.set_defaults(func=run_landmarks)
+
+
+def run_landmarks(args: argparse.Namespace) -> int:
+    from genlmk.evaluation.landmarks import evaluate_landmark_files
+    from genlmk.evaluation.report import Column, format_table, json_ready, write_json
+
+    result = evaluate_landmark_files(args.pred, args.gt, args.norm)
+    columns = [
+        Column("frames", "frames"),
+        Column("landmarks", "landmarks"),
+        Column("nme_percent", "NME %", ".3f"),
+        Column("flicker_percent", "flicker %", ".3f"),
+        Column("normalizer", "normalised by"),
+    ]
+    print(format_table([result], columns))
+    print(json.dumps(json_ready(result)))
+    if args.json:
+        write_json(args.json, result)
+    return 0
+
+
+EVALUATE_TARGETS = (add_motion, add_landmarks)

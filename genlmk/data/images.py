@@ -75,3 +75,15 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
         Image.fromarray(np.ascontiguousarray(image)).save(path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write image ({exc.strerror or exc})") from None
+
+
+def resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an (H, W, 3) uint8 image to ``size = (width, height)``: area averaging when
+    shrinking, bilinear when enlarging (the one rule for training and inference alike)."""
+    import cv2
+
+    width, height = size
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[1] > width else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from genlmk.data.footage import find_footage
+from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.errors import ConfigError, InputDataError
 
@@ -43,8 +44,7 @@ def load_frames(
             if index % stride:
                 continue
             sizes.append((frame.shape[1], frame.shape[0]))
-            interpolation = cv2.INTER_AREA if frame.shape[1] > width else cv2.INTER_LINEAR
-            frames.append(cv2.resize(frame, (width, height), interpolation=interpolation))
+            frames.append(resize_rgb(frame, (width, height)))
             if max_frames and len(frames) >= max_frames:
                 return np.stack(frames), sizes
     return np.stack(frames), sizes

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlmk.errors import ConfigError
 from genlmk.evaluation.interfaces import KeypointDetector, Keypoints, check_frames
 
 
@@ -33,19 +32,13 @@ class LandmarkerKeypoints(KeypointDetector):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> LandmarkerKeypoints:
-        """Load ``genlmk.inference.landmarker.Landmarker`` from a ``landmarks`` checkpoint.
+        """Load a landmarker from a ``landmarks`` checkpoint written by ``genlmk fit``.
 
         Raises:
-            ConfigError: this installation has no landmarker module.
-            CheckpointError: (from the landmarker) the file is not a usable ``landmarks`` checkpoint.
+            CheckpointError: the file is not a usable ``landmarks`` checkpoint.
         """
-        try:
-            from genlmk.inference.landmarker import Landmarker
-        except ImportError:
-            raise ConfigError(
-                f"{path}: the genlmk:CKPT detector needs genlmk.inference.landmarker, "
-                "which this installation lacks"
-            ) from None
+        from genlmk.inference.landmarker import Landmarker
+
         return cls(Landmarker.from_checkpoint(path))
 
     def detect(self, frames: np.ndarray) -> Keypoints:

@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from genlmk.data.footage import Footage
+from genlmk.data.images import resize_rgb
 from genlmk.errors import InputDataError
 from genlmk.evaluation.interfaces import IdentityEmbedder, KeypointDetector
 from genlmk.evaluation.pairing import FootagePair
@@ -113,15 +113,6 @@ class MotionReport:
         return json_path, csv_path
 
 
-def resize_frame(frame: np.ndarray, size: int) -> np.ndarray:
-    """An (H, W, 3) uint8 frame resized to (size, size, 3) (area averaging when shrinking)."""
-    height, width = frame.shape[:2]
-    if (height, width) == (size, size):
-        return frame
-    shrink = size < min(height, width)
-    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
 def frame_label(footage: Footage, index: int) -> str:
     """Where a frame comes from, for messages: the image file, or the video and frame index."""
     return f"{footage.path} frame {index}" if footage.is_video else str(footage.frame_files[index])
@@ -142,8 +133,8 @@ def paired_batches(
         if real is None or fake is None:
             short = pair.real if real is None else pair.fake
             raise InputDataError(f"{short.path}: ended after {index} frames while the other side went on")
-        real_batch.append(resize_frame(real, size))
-        fake_batch.append(resize_frame(fake, size))
+        real_batch.append(resize_rgb(real, (size, size)))
+        fake_batch.append(resize_rgb(fake, (size, size)))
         if len(real_batch) == batch_size:
             yield index + 1 - batch_size, np.stack(real_batch), np.stack(fake_batch)
             real_batch, fake_batch = [], []

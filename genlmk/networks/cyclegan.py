@@ -84,10 +84,11 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    def reset_head(self) -> None:
-        """Zero the last convolution: with ``residual`` the generator is then the identity."""
+    def reset_head(self, std: float = 1e-3) -> None:
+        """Shrink the last convolution to near zero: with ``residual`` the generator then starts
+        as (almost) the identity, while earlier layers still receive gradient."""
         head = self.model[-2]
-        nn.init.zeros_(head.weight)
+        nn.init.normal_(head.weight, std=std)
         nn.init.zeros_(head.bias)
 
     def forward(self, images: Tensor) -> Tensor:
@@ -145,7 +146,7 @@ def cyclegan_checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: nn.Mo
     - passes our own state dicts through unchanged.
 
     Raises:
-        KeyError / RuntimeError through ``load_state_dict(strict=True)`` when layouts differ.
+        ValueError: the checkpoint's parameter names do not fit ``model``.
     """
     out = {}
     for key, value in state_dict.items():
@@ -156,7 +157,7 @@ def cyclegan_checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: nn.Mo
     expected = set(model.state_dict())
     missing, unexpected = expected - set(out), set(out) - expected
     if missing or unexpected:
-        raise KeyError(
+        raise ValueError(
             f"checkpoint does not fit {type(model).__name__}: missing {sorted(missing)[:3]}, "
             f"unexpected {sorted(unexpected)[:3]} (check ngf / blocks / ndf / layers)"
         )
@@ -179,5 +180,5 @@ def load_cyclegan_weights(model: nn.Module, path: str) -> None:
         raise CheckpointError(f"{path}: expected a state dict, got {type(state).__name__}")
     try:
         model.load_state_dict(cyclegan_checkpoint_filter_fn(state, model), strict=True)
-    except (KeyError, RuntimeError) as exc:
+    except (ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: {str(exc).splitlines()[0]}") from None

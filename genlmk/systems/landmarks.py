@@ -10,7 +10,9 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - spring: every template edge keeps its template length (both landmark predictions);
 - paint chamfer: the lines predicted on fake_u = G(m) meet the paint segmented in m by the
   template's marker colour (a long-range geometric signal; weight 0 turns it off);
-- identity (optional): G(u) ~ u.
+- identity (optional): G(u) ~ u;
+- paint free (optional): G(m) holds no pixel of the marker colour (the unmarked domain has none),
+  a direct push towards removing the paint that the adversarial term gives only slowly.
 
 Networks are plain modules built from config blocks; this class wires them, computes losses and
 logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
@@ -36,7 +38,14 @@ from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
 from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
 
-DEFAULT_WEIGHTS = {"gan": 1.0, "cycle": 10.0, "identity": 0.0, "spring": 1.0, "chamfer": 1.0}
+DEFAULT_WEIGHTS = {
+    "gan": 1.0,
+    "cycle": 10.0,
+    "identity": 0.0,
+    "spring": 1.0,
+    "chamfer": 1.0,
+    "paint_free": 0.0,
+}
 POOLS_KEY = "genlmk_image_pools"
 
 
@@ -87,7 +96,8 @@ class LandmarkGAN(L.LightningModule):
         generator: ``{ngf, blocks, residual}`` of the marked -> unmarked ResNet generator.
         discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
         renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
-        weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``).
+        weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``,
+            ``paint_free``).
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -198,12 +208,17 @@ class LandmarkGAN(L.LightningModule):
             parts["chamfer"] = self._chamfer(landmarks_m, marked)
         if w["identity"] > 0:
             parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
+        if w["paint_free"] > 0:
+            parts["paint_free"] = paint_weights(
+                fake_unmarked, self.marker_color, self.hparams.paint_tolerance
+            ).mean()
         total = (
             w["gan"] * (parts["gan_marked"] + parts["gan_unmarked"])
             + w["cycle"] * (parts["cycle_unmarked"] + parts["cycle_marked"])
             + w["spring"] * parts["spring"]
             + w["chamfer"] * parts.get("chamfer", 0.0)
             + w["identity"] * parts.get("identity", 0.0)
+            + w["paint_free"] * parts.get("paint_free", 0.0)
         )
         images = {
             "landmarks_unmarked": landmarks_u,

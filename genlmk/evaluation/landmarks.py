@@ -1,0 +1,76 @@
+"""Scoring predicted landmarks against ground truth: NME and flicker (see genlmk.metrics.landmarks)."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import numpy as np
+
+from genlmk.data.landmark_csv import read_landmark_csv
+from genlmk.errors import ConfigError, InputDataError
+from genlmk.metrics.landmarks import box_diagonal, flicker, nme
+
+
+def _group(names: list[str], pattern: str, source: str) -> list[int]:
+    matched = [i for i, name in enumerate(names) if fnmatch.fnmatchcase(name, pattern)]
+    if not matched:
+        raise ConfigError(f"--norm: {pattern!r} matches no landmark of {source}")
+    return matched
+
+
+def normalizer(gt: np.ndarray, names: list[str], norm: str | None, source: str) -> tuple[np.ndarray, str]:
+    """Per-frame normaliser (F,) and its description.
+
+    ``norm`` is ``None`` (ground-truth box diagonal) or ``"A,B"``: the distance between landmarks
+    ``A`` and ``B``, where each side may be a glob pattern standing for the centre of the landmarks
+    it matches (``eye_r_*,eye_l_*`` is the distance between the two eye centres).
+    """
+    if not norm:
+        return box_diagonal(gt), "ground-truth box diagonal"
+    parts = [p.strip() for p in norm.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"--norm must be NAME_A,NAME_B (globs allowed), got {norm!r}")
+    a = gt[:, _group(names, parts[0], source)].mean(axis=1)
+    b = gt[:, _group(names, parts[1], source)].mean(axis=1)
+    return np.linalg.norm(a - b, axis=-1), f"distance {parts[0]} - {parts[1]}"
+
+
+def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: str | None = None) -> dict:
+    """Compare a predicted ``landmarks.csv`` with a ground-truth one, frame by frame.
+
+    Frames are matched by number; every ground-truth frame and landmark must be predicted.
+    Flicker uses the pairs of consecutive frame numbers.
+
+    Returns:
+        ``{"frames", "landmarks", "nme_percent", "flicker_percent", "normalizer", "pred", "gt"}``.
+    """
+    gt, names, gt_frames = read_landmark_csv(gt_path)
+    pred, _, pred_frames = read_landmark_csv(pred_path, names)
+    position = {f: i for i, f in enumerate(pred_frames)}
+    missing = [f for f in gt_frames if f not in position]
+    if missing:
+        raise InputDataError(
+            f"{pred_path}: no prediction for frame {missing[0]} of {gt_path} ({len(missing)} missing)"
+        )
+    pred = pred[[position[f] for f in gt_frames]]
+    lacking = np.isnan(pred).any(axis=(0, 2)) & ~np.isnan(gt).all(axis=(0, 2))
+    if lacking.any():
+        raise InputDataError(f"{pred_path}: landmark {names[int(np.argmax(lacking))]!r} is not predicted")
+    scale, description = normalizer(gt, names, norm, str(gt_path))
+    frames = np.array(gt_frames)
+    consecutive = np.flatnonzero(np.diff(frames) == 1)
+    flick = float("nan")
+    if len(consecutive):
+        pairs = np.stack([consecutive, consecutive + 1], axis=1)
+        changes = [flicker(pred[p], gt[p], scale[p]) ** 2 for p in pairs]
+        flick = float(np.sqrt(np.mean(changes)))
+    return {
+        "pred": str(pred_path),
+        "gt": str(gt_path),
+        "frames": len(gt_frames),
+        "landmarks": len(names),
+        "normalizer": description,
+        "nme_percent": nme(pred, gt, scale),
+        "flicker_percent": flick,
+    }

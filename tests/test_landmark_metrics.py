@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
+from genlmk.errors import ConfigError, InputDataError
+from genlmk.evaluation.landmarks import evaluate_landmark_files
+from genlmk.metrics.landmarks import box_diagonal, flicker, nme
+
+GT = np.array([[[0.0, 0.0], [30.0, 0.0], [30.0, 40.0], [0.0, 40.0]]] * 5)  # box diagonal 50
+
+
+def test_nme_known_answers():
+    assert nme(GT, GT, box_diagonal(GT)) == 0.0
+    assert nme(GT + np.array([3.0, 4.0]), GT, box_diagonal(GT)) == pytest.approx(10.0)  # 5 px of 50
+
+
+def test_flicker_is_zero_for_a_constant_error_and_known_for_jitter():
+    diag = box_diagonal(GT)
+    assert flicker(GT + np.array([2.0, 1.0]), GT, diag) == pytest.approx(0.0)
+    jitter = GT.copy()
+    jitter[1::2] += [1.0, 0.0]  # the error alternates 0, 1 px: every change is 1 px
+    assert flicker(jitter, GT, diag) == pytest.approx(100.0 * 1.0 / 50.0)
+
+
+def test_metrics_reject_mismatched_shapes():
+    with pytest.raises(ValueError, match="both be"):
+        nme(GT[:, :3], GT, box_diagonal(GT))
+    with pytest.raises(ValueError, match="at least two frames"):
+        flicker(GT[:1], GT[:1], box_diagonal(GT[:1]))
+
+
+def test_evaluate_files_known_answer_with_box_and_named_normalisers(tmp_path):
+    names = ["eye_r_0", "eye_r_1", "eye_l_0", "eye_l_1"]
+    write_landmark_csv(tmp_path / "gt.csv", GT, names)
+    write_landmark_csv(tmp_path / "pred.csv", GT + np.array([0.0, 2.5]), names)
+    result = evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv")
+    assert result["nme_percent"] == pytest.approx(5.0) and result["flicker_percent"] == pytest.approx(0.0)
+    # eye centres (15, 0) and (15, 40): inter-ocular distance 40
+    by_eyes = evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv", "eye_r_*,eye_l_*")
+    assert by_eyes["nme_percent"] == pytest.approx(100 * 2.5 / 40)
+    with pytest.raises(ConfigError, match="matches no landmark"):
+        evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv", "nose*,eye_l_*")
+
+
+def test_evaluate_files_needs_every_ground_truth_frame(tmp_path):
+    names = ["a", "b", "c", "d"]
+    write_landmark_csv(tmp_path / "gt.csv", GT, names)
+    write_landmark_csv(tmp_path / "pred.csv", GT[:3], names)
+    with pytest.raises(InputDataError, match=r"pred.csv: no prediction for frame 3"):
+        evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv")
+
+
+def test_landmark_csv_round_trip_and_bad_files(tmp_path):
+    names = ["a", "b", "c", "d"]
+    write_landmark_csv(tmp_path / "x.csv", GT, names, first_frame=10)
+    back, read_names, frames = read_landmark_csv(tmp_path / "x.csv")
+    assert np.allclose(back, GT) and read_names == names and frames == list(range(10, 15))
+    (tmp_path / "bad.csv").write_text("frame,label\n0,1\n")
+    with pytest.raises(InputDataError, match=r"bad.csv: expected columns frame,name,x,y"):
+        read_landmark_csv(tmp_path / "bad.csv")
+    with pytest.raises(InputDataError, match=r"x.csv: line 2 names landmark 'a', not in the template"):
+        read_landmark_csv(tmp_path / "x.csv", ["z"])

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genlmk.errors import CheckpointError
+from genlmk.networks.cyclegan import (
+    NLayerDiscriminator,
+    ResnetGenerator,
+    cyclegan_checkpoint_filter_fn,
+    init_weights,
+    load_cyclegan_weights,
+)
+from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker
+
+
+def _parameter_layers(model):
+    return sorted({k.rsplit(".", 1)[0] for k in model.state_dict()})
+
+
+def test_resnet_generator_has_the_reference_parameter_names():
+    names = _parameter_layers(ResnetGenerator(ngf=8, blocks=9))
+    expected = ["model.1", "model.4", "model.7", "model.19", "model.22", "model.26"]
+    expected += [f"model.{i}.conv_block.{j}" for i in range(10, 19) for j in (1, 5)]
+    assert names == sorted(expected)
+
+
+def test_patchgan_has_the_reference_parameter_names_and_patch_output():
+    disc = NLayerDiscriminator(ndf=8)
+    assert _parameter_layers(disc) == sorted(f"model.{i}" for i in (0, 2, 5, 8, 11))
+    assert disc(torch.rand(2, 3, 128, 128)).shape == (2, 1, 14, 14)
+
+
+def test_generator_maps_unit_range_images_to_unit_range_images():
+    gen = ResnetGenerator(ngf=8, blocks=2)
+    init_weights(gen)
+    out = gen(torch.rand(2, 3, 64, 48))
+    assert out.shape == (2, 3, 64, 48)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_residual_generator_starts_close_to_the_identity():
+    gen = ResnetGenerator(ngf=8, blocks=2, residual=True)
+    init_weights(gen)
+    gen.reset_head()
+    images = torch.rand(2, 3, 32, 32) * 0.8 + 0.1
+    assert (gen(images) - images).abs().mean() < 0.02
+    plain = ResnetGenerator(ngf=8, blocks=2)
+    init_weights(plain)
+    assert (plain(images) - images).abs().mean() > 0.1
+
+
+def test_reference_checkpoint_with_running_stats_and_dataparallel_prefix_loads(tmp_path):
+    source = ResnetGenerator(ngf=8, blocks=3)
+    init_weights(source)
+    reference = {f"module.{k}": v for k, v in source.state_dict().items()}
+    reference["module.model.2.running_mean"] = torch.zeros(8)  # what old checkpoints carry
+    reference["module.model.2.running_var"] = torch.ones(8)
+    torch.save(reference, tmp_path / "latest_net_G_A.pth")
+    target = ResnetGenerator(ngf=8, blocks=3)
+    load_cyclegan_weights(target, tmp_path / "latest_net_G_A.pth")
+    images = torch.rand(1, 3, 32, 32)
+    assert torch.allclose(target(images), source(images))
+
+
+def test_mismatched_checkpoint_is_a_checkpoint_error_naming_the_file(tmp_path):
+    torch.save(ResnetGenerator(ngf=8, blocks=2).state_dict(), tmp_path / "g.pth")
+    with pytest.raises(CheckpointError, match=r"g.pth: checkpoint does not fit ResnetGenerator"):
+        load_cyclegan_weights(ResnetGenerator(ngf=8, blocks=3), tmp_path / "g.pth")
+    with pytest.raises(CheckpointError, match=r"nope.pth: CycleGAN weights file not found"):
+        load_cyclegan_weights(ResnetGenerator(ngf=8, blocks=3), tmp_path / "nope.pth")
+
+
+def test_filter_passes_our_own_state_dict_through():
+    gen = ResnetGenerator(ngf=8, blocks=2)
+    assert cyclegan_checkpoint_filter_fn(gen.state_dict(), gen).keys() == gen.state_dict().keys()
+
+
+@pytest.mark.parametrize("head", ["offsets", "affine"])
+@pytest.mark.parametrize("coords", [False, True])
+def test_deformation_net_starts_at_the_template(head, coords):
+    points = torch.rand(11, 2) * 64
+    net = LandmarkDeformationNet(points, (64, 48), channels=(4, 8, 8, 8), hidden=16, coords=coords, head=head)
+    offsets = net(torch.rand(3, 3, 48, 64))
+    assert offsets.shape == (3, 11, 2)
+    assert offsets.abs().max() < 0.05
+    assert torch.allclose(net.landmarks(torch.rand(1, 3, 48, 64)), points, atol=0.05)
+
+
+def test_affine_head_moves_the_whole_template_rigidly():
+    points = torch.tensor([[10.0, 10.0], [30.0, 10.0], [20.0, 30.0]])
+    net = LandmarkDeformationNet(points, (32, 32), channels=(4, 4, 4, 4), hidden=8, head="affine")
+    last = net.regressor[-1]
+    torch.nn.init.zeros_(last.weight)
+    with torch.no_grad():
+        last.bias.zero_()
+        last.bias[-2:] = torch.tensor([0.5, -0.25])  # a shift of (0.5, -0.25) * scale pixels
+    moved = net.landmarks(torch.rand(1, 3, 32, 32))[0]
+    assert torch.allclose(moved - points, torch.tensor([0.5, -0.25]) * net.scale)
+
+
+def test_deformation_net_is_four_convolutions_and_three_linear_layers():
+    net = build_landmarker({}, torch.rand(5, 2), (128, 128))
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert (len(convs), len(linears)) == (4, 3)
+
+
+def test_deformation_net_rejects_wrong_image_size_and_bad_options():
+    net = LandmarkDeformationNet(torch.rand(5, 2), (64, 64), channels=(4, 4, 4, 4), hidden=8)
+    with pytest.raises(ValueError, match=r"expected images \(B, 3, 64, 64\), got \(1, 3, 32, 32\)"):
+        net(torch.rand(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="multiple of 16"):
+        LandmarkDeformationNet(torch.rand(5, 2), (60, 64))
+    with pytest.raises(ValueError, match="4 convolutions"):
+        LandmarkDeformationNet(torch.rand(5, 2), (64, 64), channels=(4, 4, 4))
