@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sys
 import types
 
 import numpy as np
@@ -52,9 +51,8 @@ class SquareCorners:
 
 @pytest.fixture(autouse=True)
 def square_landmarker(monkeypatch):
-    module = types.ModuleType("genlmk.inference.landmarker")
-    module.Landmarker = SquareCorners
-    monkeypatch.setitem(sys.modules, "genlmk.inference.landmarker", module)
+    # patch the attribute (restored after each test); the backend imports it when it loads
+    monkeypatch.setattr("genlmk.inference.landmarker.Landmarker", SquareCorners)
 
 
 def square_frames(count: int, shift: int = 0, colour=(255, 255, 255), seed: int = 0) -> list[np.ndarray]:

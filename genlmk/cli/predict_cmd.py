@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from genlmk.data.footage import Footage, find_footage
 from genlmk.data.landmark_csv import LandmarkCsvWriter
 from genlmk.data.video import VideoWriter
-from genlmk.inference.landmarker import Landmarker
 from genlmk.inference.streaming import batched_frames
 from genlmk.visualization import draw_landmarks
+
+if TYPE_CHECKING:
+    from genlmk.inference.landmarker import Landmarker
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +62,8 @@ def predict_footage(
 
 
 def run(args: argparse.Namespace) -> int:
+    from genlmk.inference.landmarker import Landmarker
+
     landmarker = Landmarker.from_checkpoint(args.ckpt, device=args.device)
     footages = find_footage(args.input)
     out = Path(args.out)
