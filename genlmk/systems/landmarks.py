@@ -105,6 +105,7 @@ class LandmarkGAN(L.LightningModule):
         paint_tolerance: colour tolerance of the paint segmentation (cosine distance).
         paint_samples: paint pixels drawn per marked frame for the chamfer term.
         image_log_every: steps between TensorBoard image grids (0 disables).
+        detach_landmarker_input: the landmarker reads G(m) without passing gradient to G.
         init_generator, init_discriminator_marked, init_discriminator_unmarked: optional
             reference CycleGAN ``.pth`` files to start from (layouts must match the sizes).
     """
@@ -126,6 +127,7 @@ class LandmarkGAN(L.LightningModule):
         paint_tolerance: float = 0.03,
         paint_samples: int = 512,
         image_log_every: int = 200,
+        detach_landmarker_input: bool = True,
         init_generator: str | None = None,
         init_discriminator_marked: str | None = None,
         init_discriminator_unmarked: str | None = None,
@@ -193,7 +195,11 @@ class LandmarkGAN(L.LightningModule):
         fake_marked = self.renderer(unmarked, landmarks_u).images
         rec_unmarked = self.generator(fake_marked)
         fake_unmarked = self.generator(marked)
-        landmarks_m = self.landmarker.landmarks(fake_unmarked)
+        # the landmarker reads a detached copy: G must not learn to leave hints of the paint for it
+        # (CycleGAN's steganography), which real unmarked frames would lack
+        landmarks_m = self.landmarker.landmarks(
+            fake_unmarked.detach() if self.hparams.detach_landmarker_input else fake_unmarked
+        )
         rec_marked = self.renderer(fake_unmarked, landmarks_m).images
 
         parts = {
