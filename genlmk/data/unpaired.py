@@ -22,6 +22,7 @@ from genlmk.data.footage import find_footage
 from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.errors import ConfigError, InputDataError
+from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
 
 DEFAULT_AUGMENT = {"rotate": 5.0, "scale": 0.05, "translate": 0.03, "color": 0.15, "noise": 0.02, "blur": 0.1}
 
@@ -84,7 +85,12 @@ def to_tensor(frame: np.ndarray) -> torch.Tensor:
 class UnpairedFrames(Dataset):
     """Item ``i``: unmarked frame ``i mod U`` and marked frame ``i mod M`` (the pairing is
     arbitrary: every loss compares a frame only with its own reconstructions), plus the unmarked
-    frame's ground-truth landmarks when given."""
+    frame's ground-truth landmarks when given.
+
+    Items are indexed by ``i`` or by a key ``(epoch, i)``
+    (:class:`~genlmk.training.sampling.ResumableSampler`); the augmentation draws from
+    ``(seed, epoch, i)`` only, so an item is the same in every worker, rank and resumed run.
+    """
 
     def __init__(
         self,
@@ -92,16 +98,20 @@ class UnpairedFrames(Dataset):
         marked: np.ndarray,
         augment: A.Compose | None = None,
         landmarks: np.ndarray | None = None,
+        seed: int = 0,
     ) -> None:
         self.unmarked, self.marked, self.augment, self.landmarks = unmarked, marked, augment, landmarks
+        self.seed = seed
 
     def __len__(self) -> int:
         return max(len(self.unmarked), len(self.marked))
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: ItemKey) -> dict[str, torch.Tensor]:
+        _, index = split_key(key)
         u = self.unmarked[index % len(self.unmarked)]
         m = self.marked[index % len(self.marked)]
         if self.augment is not None:
+            self.augment.set_random_seed(int(item_rng(self.seed, key).integers(2**31)))
             u = self.augment(image=u)["image"]
             m = self.augment(image=m)["image"]
         item = {"unmarked": to_tensor(u), "marked": to_tensor(m)}
@@ -127,7 +137,8 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         unmarked_gt: optional ``frame,name,x,y`` CSV of the unmarked source (pixels of its frames)
             to report validation NME.
         num_workers: DataLoader workers.
-        seed: seed of the shuffling.
+        seed: seed of the shuffling and the augmentation (the order of epoch ``e`` depends only on
+            ``(seed, e)``; checkpoints keep the position in it, so a resumed run continues mid-epoch).
     """
 
     def __init__(
@@ -156,6 +167,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         self.num_workers, self.seed = num_workers, seed
         self.train_set: UnpairedFrames | None = None
         self.val_set: UnpairedFrames | None = None
+        self.position = TrainDataPosition()
 
     def _model_attribute(self, name: str):
         model = self.trainer.lightning_module if self.trainer is not None else None
@@ -183,7 +195,11 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         cut_m = len(marked) - round(len(marked) * self.val_fraction)
         augment = build_augmentation(self.augment_options)
         self.train_set = UnpairedFrames(
-            unmarked[:cut_u], marked[:cut_m], augment, None if landmarks is None else landmarks[:cut_u]
+            unmarked[:cut_u],
+            marked[:cut_m],
+            augment,
+            None if landmarks is None else landmarks[:cut_u],
+            self.seed,
         )
         if cut_u < len(unmarked) and cut_m < len(marked):
             self.val_set = UnpairedFrames(
@@ -200,16 +216,13 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         return gt * scale[:, None, :]
 
     def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(
-            self.train_set,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=True,
-            num_workers=self.num_workers,
-            generator=generator,
-            persistent_workers=self.num_workers > 0,
-        )
+        return self.position.loader(self.train_set, self.trainer, self.batch_size, self.seed, self.num_workers)
+
+    def state_dict(self) -> dict[str, int]:
+        return self.position.state_dict(self.trainer)
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.position.load_state_dict(state_dict)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val_set is None:
