@@ -84,18 +84,15 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any] | None, what: str) ->
     return {**defaults, **given}
 
 
-def resolve_template(template: str | dict, image_size: tuple[int, int]) -> tuple[Template, Template]:
+def resolve_template(
+    template: str | dict | Template, image_size: tuple[int, int]
+) -> tuple[Template, Template]:
     """(the template as authored, the template rescaled to the model input size)."""
-    authored = (
-        template
-        if isinstance(template, Template)
-        else (
-            Template.from_dict(template, source="<checkpoint>")
-            if isinstance(template, dict)
-            else load_template(template)
-        )
-    )
-    return authored, authored.rescaled(image_size)
+    if isinstance(template, dict):
+        template = Template.from_dict(template, source="<checkpoint>")
+    elif not isinstance(template, Template):
+        template = load_template(template)
+    return template, template.rescaled(image_size)
 
 
 class LandmarkGAN(L.LightningModule):
