@@ -38,8 +38,10 @@ def main() -> None:
            "--data.unmarked", str(data / "train_unmarked"), "--model.template", str(data / "template.yaml"),
            "--trainer.max_steps", str(STEPS), "--trainer.logger.init_args.save_dir", str(OUT / "runs"))
     minutes = (time.perf_counter() - start) / 60
-    checkpoint = max((OUT / "runs").glob("landmarks/version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
-    genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / "clip_smooth.mp4"), "--out", str(OUT / "predict"))
+    checkpoints = (OUT / "runs").glob("landmarks/version_*/checkpoints/last.ckpt")
+    checkpoint = max(checkpoints, key=lambda p: p.stat().st_mtime)
+    genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / "clip_smooth.mp4"),
+           "--out", str(OUT / "predict"))
     genlmk("evaluate", "landmarks", "--pred", str(OUT / "predict" / "landmarks.csv"),
            "--gt", str(data / "clip_smooth_gt.csv"), "--json", str(OUT / "predict" / "scores.json"))
     print(f"\ntrained {STEPS} steps in {minutes:.1f} min -> {checkpoint}")
