@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -41,3 +43,8 @@ def small_template_dict(**overrides):
     }
     data.update(overrides)
     return data
+
+
+def run_genlmk(*args: str) -> subprocess.CompletedProcess:
+    """Run the command line in a fresh interpreter (exit code, stdout and stderr as a user sees them)."""
+    return subprocess.run([sys.executable, "-m", "genlmk", *map(str, args)], capture_output=True, text=True)

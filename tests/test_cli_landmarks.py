@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from conftest import run_genlmk
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save, load_checkpoint
 from genlmk.cli.main import main
@@ -169,21 +168,8 @@ def test_predict_writes_csv_and_overlay_then_evaluate_scores_it(trained, tmp_pat
 
 def test_predict_with_a_checkpoint_of_another_kind_is_a_one_line_error(tmp_path):
     atomic_torch_save({KIND_KEY: "motion"}, tmp_path / "motion.ckpt")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genlmk",
-            "predict",
-            "--ckpt",
-            str(tmp_path / "motion.ckpt"),
-            "--input",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
+    result = run_genlmk(
+        "predict", "--ckpt", tmp_path / "motion.ckpt", "--input", tmp_path, "--out", tmp_path / "o"
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

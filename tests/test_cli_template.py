@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from conftest import run_genlmk
 
 from genlmk.cli.main import main
 from genlmk.data.images import read_image, write_image
@@ -50,20 +48,7 @@ def test_template_show_over_an_image(tmp_path):
 
 
 def test_missing_template_is_one_line_error_and_nonzero_exit(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genlmk",
-            "template",
-            "show",
-            str(tmp_path / "nope.yaml"),
-            "--out",
-            str(tmp_path / "x.png"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_genlmk("template", "show", tmp_path / "nope.yaml", "--out", tmp_path / "x.png")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines == [
@@ -74,21 +59,7 @@ def test_missing_template_is_one_line_error_and_nonzero_exit(tmp_path):
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genlmk",
-            "--debug",
-            "template",
-            "show",
-            str(tmp_path / "nope.yaml"),
-            "--out",
-            str(tmp_path / "x.png"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_genlmk("--debug", "template", "show", tmp_path / "nope.yaml", "--out", tmp_path / "x.png")
     assert result.returncode == 1
     assert "Traceback" in result.stderr
 

@@ -71,9 +71,16 @@ def test_smooth_clip_moves_smoothly_and_static_clip_not_at_all(face_template):
 def test_dataset_writer_lays_out_frames_clips_and_ground_truth(tmp_path, hand_template):
     config = SynthConfig(size=64, train_marked=5, train_unmarked=4, test=3, clip_frames=6)
     summary = write_synthetic_dataset(hand_template, tmp_path, config)
-    assert summary == {"train_marked": 5, "train_unmarked": 4, "test": 3, "clip_smooth": 6, "clip_static": 6}
+    assert summary == {
+        "train_marked": 5,
+        "train_unmarked": 4,
+        "test": 3,
+        "clip_smooth": 6,
+        "clip_static": 6,
+        "train_unmarked_video": 4,
+    }
     for name, count in summary.items():
-        [footage] = find_footage(tmp_path / (f"{name}.mp4" if name.startswith("clip") else name))
+        [footage] = find_footage(tmp_path / (name if (tmp_path / name).is_dir() else f"{name}.mp4"))
         assert len(footage) == count
         gt, names, frames = read_landmark_csv(tmp_path / f"{name}_gt.csv")
         assert (

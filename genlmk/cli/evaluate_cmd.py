@@ -134,7 +134,13 @@ def add_landmarks(targets: argparse._SubParsersAction) -> None:
         description="Matches frames by number. NME: mean error / normaliser (box diagonal, or --norm), "
         "in percent. Flicker: change of the error between consecutive frames / normaliser, RMS, percent.",
     )
-    parser.add_argument("--pred", required=True, help="predicted landmarks.csv (frame,name,x,y)")
+    parser.add_argument(
+        "--pred",
+        required=True,
+        nargs="+",
+        help="predicted landmarks: landmarks.csv, a COCO .json or an .npz from genlmk predict; several "
+        "files (e.g. landmarks.csv landmarks_smoothed.csv) give a row each",
+    )
     parser.add_argument("--gt", required=True, help="ground-truth CSV, same columns")
     parser.add_argument(
         "--norm",
@@ -149,18 +155,20 @@ def run_landmarks(args: argparse.Namespace) -> int:
     from genlmk.evaluation.landmarks import evaluate_landmark_files
     from genlmk.evaluation.report import Column, format_table, json_ready, write_json
 
-    result = evaluate_landmark_files(args.pred, args.gt, args.norm)
+    results = [evaluate_landmark_files(pred, args.gt, args.norm) for pred in args.pred]
     columns = [
+        Column("pred", "predictions"),
         Column("frames", "frames"),
         Column("landmarks", "landmarks"),
         Column("nme_percent", "NME %", ".3f"),
         Column("flicker_percent", "flicker %", ".3f"),
         Column("normalizer", "normalised by"),
     ]
-    print(format_table([result], columns))
-    print(json.dumps(json_ready(result)))
+    print(format_table(results, columns))
+    for result in results:
+        print(json.dumps(json_ready(result)))
     if args.json:
-        write_json(args.json, result)
+        write_json(args.json, results[0] if len(results) == 1 else results)
     return 0
 
 

@@ -14,7 +14,7 @@ _LIGHTNING_SUBCOMMANDS = ("fit",)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from genlmk.cli import evaluate_cmd, motion_cmd, predict_cmd, synth_cmd, template_cmd
+    from genlmk.cli import evaluate_cmd, export_cmd, motion_cmd, predict_cmd, synth_cmd, template_cmd
 
     parser = argparse.ArgumentParser(
         prog="genlmk",
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("fit", help="train a model from a YAML config (Lightning's CLI; see genlmk fit --help)")
-    for module in (synth_cmd, predict_cmd, template_cmd, motion_cmd, evaluate_cmd):
+    for module in (synth_cmd, predict_cmd, export_cmd, template_cmd, motion_cmd, evaluate_cmd):
         module.register(sub)
     return parser
 

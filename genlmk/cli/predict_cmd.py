@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tqdm import tqdm
+import numpy as np
 
-from genlmk.data.footage import Footage, find_footage
-from genlmk.data.landmark_csv import LandmarkCsvWriter
-from genlmk.data.video import VideoWriter
-from genlmk.inference.streaming import batched_frames
-from genlmk.visualization import draw_landmarks
-
-if TYPE_CHECKING:
-    from genlmk.inference.landmarker import Landmarker
+from genlmk.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "predict",
-        help="run a trained landmarker on a video or frames: landmarks.csv and an overlay video",
+        help="run a trained landmarker on a video or frames: landmark files and an overlay video",
         description="Writes OUT/landmarks.csv (frame,name,x,y in pixels of the input frames; frames in "
-        "decode order or sorted file-name order) and OUT/overlay.mp4. A folder of several videos or "
-        "frame folders gives one OUT/<name>/ each.",
+        "decode order or sorted file-name order, from 0), optionally landmarks.json (COCO keypoints) and "
+        "landmarks.npz, and OUT/overlay.mp4. With --smooth, the filtered landmarks go to "
+        "landmarks_smoothed.* next to the model's own. A folder of several videos or frame folders "
+        "gives one OUT/<name>/ each.",
     )
     parser.add_argument("--ckpt", required=True, help="landmarks checkpoint from genlmk fit")
     parser.add_argument("--input", required=True, help="video, folder of frames, or folder of either")
@@ -32,43 +26,87 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="frames per batch (64)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (cpu)")
     parser.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
+    parser.add_argument(
+        "--formats", default="csv", help="landmark files, comma-separated: csv, coco, npz (csv)"
+    )
+    crop = parser.add_mutually_exclusive_group()
+    crop.add_argument(
+        "--crop",
+        metavar="X,Y,W,H",
+        help="look only at this box of every frame (pixels, top-left corner and size)",
+    )
+    crop.add_argument("--boxes", metavar="FILE", help="a box per frame: CSV with columns frame,x,y,w,h")
+    parser.add_argument(
+        "--smooth",
+        choices=("none", "one-euro"),
+        default="none",
+        help="temporal filter for landmarks_smoothed.*",
+    )
+    parser.add_argument("--min-cutoff", type=float, default=1.0, help="one-euro: cutoff at rest, Hz (1.0)")
+    parser.add_argument(
+        "--beta", type=float, default=0.05, help="one-euro: cutoff increase per pixel/s of speed (0.05)"
+    )
+    parser.add_argument("--d-cutoff", type=float, default=1.0, help="one-euro: speed cutoff, Hz (1.0)")
     parser.set_defaults(func=run)
 
 
-def predict_footage(
-    landmarker: Landmarker, footage: Footage, out: Path, batch_size: int, overlay: bool
-) -> int:
-    """Predict every frame of ``footage``; write ``out/landmarks.csv`` (and ``overlay.mp4``)."""
-    out.mkdir(parents=True, exist_ok=True)
-    writer = LandmarkCsvWriter(out / "landmarks.csv", landmarker.template.names)
-    video = VideoWriter(out / "overlay.mp4", fps=footage.fps) if overlay else None
+def parse_box(text: str) -> np.ndarray:
+    """``"x,y,w,h"`` -> a (4,) int64 box, rounded to whole pixels.
+
+    Raises:
+        ConfigError: not four finite numbers, or a box smaller than one pixel.
+    """
+    from genlmk.geometry.boxes import check_boxes
+
     try:
-        frames = tqdm(footage.frames(), desc=f"predict {footage.name}", unit="frame", disable=None)
-        for batch in batched_frames(frames, batch_size):
-            landmarks = landmarker.predict(batch)
-            writer.write(landmarks)
-            if video is not None:
-                for frame, points in zip(batch, landmarks):
-                    video.write(draw_landmarks(frame, points, landmarker.template))
-    except BaseException:
-        if video is not None:
-            video.abort()
-        raise
-    finally:
-        writer.close()
-    if video is not None:
-        video.close()
-    return writer.frames_written
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not np.isfinite(values).all():
+        raise ConfigError(f"--crop: expected x,y,w,h (four numbers), got {text!r}")
+    return check_boxes(np.array(values)[None], "--crop")[0]
+
+
+def options_from_args(args: argparse.Namespace):
+    """The :class:`genlmk.inference.predict.PredictOptions` the command line asks for."""
+    from genlmk.data.boxes import read_box_csv
+    from genlmk.inference.outputs import parse_formats
+    from genlmk.inference.predict import PredictOptions
+    from genlmk.inference.smoothing import OneEuroSettings
+
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
+    smoothing = None
+    if args.smooth == "one-euro":
+        try:
+            smoothing = OneEuroSettings(args.min_cutoff, args.beta, args.d_cutoff)
+        except ValueError as exc:
+            raise ConfigError(f"--smooth one-euro: {exc}") from None
+    crop = parse_box(args.crop) if args.crop else read_box_csv(args.boxes) if args.boxes else None
+    return PredictOptions(
+        batch_size=args.batch_size,
+        formats=parse_formats(args.formats),
+        overlay=not args.no_overlay,
+        crop=crop,
+        smoothing=smoothing,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from genlmk.data.footage import find_footage
     from genlmk.inference.landmarker import Landmarker
+    from genlmk.inference.predict import predict_footage
 
+    options = options_from_args(args)
     landmarker = Landmarker.from_checkpoint(args.ckpt, device=args.device)
     footages = find_footage(args.input)
+    if args.boxes and len(footages) > 1:
+        raise ConfigError(
+            f"--boxes {args.boxes}: one box file fits one video or frame folder, not {len(footages)}"
+        )
     out = Path(args.out)
     for footage in footages:
         target = out if len(footages) == 1 else out / footage.name
-        count = predict_footage(landmarker, footage, target, args.batch_size, not args.no_overlay)
-        print(f"{footage.name}: {count} frames -> {target / 'landmarks.csv'}")
+        count = predict_footage(landmarker, footage, target, options)
+        print(f"{footage.name}: {count} frames -> {target}")
     return 0

@@ -260,6 +260,8 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
     - ``test/``: held-out unmarked PNG frames;
     - ``clip_smooth.mp4``, ``clip_static.mp4``: unmarked clips (smooth motion; a still subject
       with only lighting noise changing);
+    - ``train_unmarked_video.mp4``: unmarked training footage as one smooth-motion video of
+      ``train_unmarked`` frames (consecutive frames, for the temporal flow loss);
     - ``<set>_gt.csv`` beside each (``frame,name,x,y``, pixels of its frames);
     - ``template.yaml`` (the template at frame size) and ``synth.json`` (this config).
 
@@ -289,10 +291,15 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
         write_landmark_csv(out / f"{folder}_gt.csv", np.array(truth), names)
         summary[folder] = count
 
-    for clip, moving in (("clip_smooth", True), ("clip_static", False)):
+    clips = (
+        ("clip_smooth", config.clip_frames, True),
+        ("clip_static", config.clip_frames, False),
+        ("train_unmarked_video", config.train_unmarked, True),
+    )
+    for clip, count, moving in clips:
         frames, truth = [], []
         for pose in tqdm(
-            subject.clip_poses(rng, config.motion, config.clip_frames, moving),
+            subject.clip_poses(rng, config.motion, count, moving),
             desc=f"synth {clip}",
             disable=None,
             leave=False,

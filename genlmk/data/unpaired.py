@@ -29,30 +29,33 @@ DEFAULT_AUGMENT = {"rotate": 5.0, "scale": 0.05, "translate": 0.03, "color": 0.1
 
 def load_frames(
     path: str, image_size: tuple[int, int], max_frames: int | None = None, stride: int = 1
-) -> tuple[np.ndarray, list[tuple[int, int]]]:
+) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
     """Decode a source's frames, resized to ``image_size = (width, height)``.
 
     Returns:
         frames: (F, H, W, 3) uint8 RGB.
         sizes: original ``(width, height)`` of each frame.
+        footage: (F,) int, which footage (video or frame folder) each frame comes from.
     """
-    width, height = image_size
-    frames, sizes = [], []
-    for footage in find_footage(path):
-        for index, frame in enumerate(
-            tqdm(footage.frames(), desc=f"loading {footage.name}", leave=False, disable=None)
-        ):
+    frames, sizes, footage_ids = [], [], []
+    for number, footage in enumerate(find_footage(path)):
+        progress = tqdm(footage.frames(), desc=f"loading {footage.name}", leave=False, disable=None)
+        for index, frame in enumerate(progress):
             if index % stride:
                 continue
             sizes.append((frame.shape[1], frame.shape[0]))
-            frames.append(resize_rgb(frame, (width, height)))
+            frames.append(resize_rgb(frame, image_size))
+            footage_ids.append(number)
             if max_frames and len(frames) >= max_frames:
-                return np.stack(frames), sizes
-    return np.stack(frames), sizes
+                return np.stack(frames), sizes, np.array(footage_ids)
+    return np.stack(frames), sizes, np.array(footage_ids)
 
 
 def build_augmentation(options: dict[str, float] | bool | None) -> A.Compose | None:
-    """The albumentations pipeline from the ``augment`` options (``False``/``None`` disables)."""
+    """The albumentations pipeline from the ``augment`` options (``False``/``None`` disables).
+
+    A second image passed as ``next=`` gets exactly the same transform (frame pairs stay aligned).
+    """
     if not options:
         return None
     unknown = set(options if isinstance(options, dict) else {}) - set(DEFAULT_AUGMENT)
@@ -73,7 +76,8 @@ def build_augmentation(options: dict[str, float] | bool | None) -> A.Compose | N
             ),
             A.GaussNoise(std_range=(0.0, o["noise"]), p=0.5),
             A.GaussianBlur(blur_limit=(3, 3), p=o["blur"]),
-        ]
+        ],
+        additional_targets={"next": "image"},
     )
 
 
@@ -87,6 +91,9 @@ class UnpairedFrames(Dataset):
     arbitrary: every loss compares a frame only with its own reconstructions), plus the unmarked
     frame's ground-truth landmarks when given.
 
+    With ``next_index`` (temporal mode) only unmarked frames that have a successor are used, and
+    each item also holds that successor as ``unmarked_next``, transformed identically.
+
     Items are indexed by ``i`` or by a key ``(epoch, i)``
     (:class:`~genlmk.training.sampling.ResumableSampler`); the augmentation draws from
     ``(seed, epoch, i)`` only, so an item is the same in every worker, rank and resumed run.
@@ -98,28 +105,42 @@ class UnpairedFrames(Dataset):
         marked: np.ndarray,
         augment: A.Compose | None = None,
         landmarks: np.ndarray | None = None,
+        next_index: np.ndarray | None = None,
         seed: int = 0,
     ) -> None:
         self.unmarked, self.marked, self.augment, self.landmarks = unmarked, marked, augment, landmarks
+        self.next_index = next_index
+        self.order = np.arange(len(unmarked)) if next_index is None else np.flatnonzero(next_index >= 0)
         self.seed = seed
 
     def __len__(self) -> int:
-        return max(len(self.unmarked), len(self.marked))
+        return max(len(self.order), len(self.marked))
 
     def __getitem__(self, key: ItemKey) -> dict[str, torch.Tensor]:
         _, index = split_key(key)
-        u = self.unmarked[index % len(self.unmarked)]
-        m = self.marked[index % len(self.marked)]
+        k = int(self.order[index % len(self.order)])
+        marked = self.marked[index % len(self.marked)]
+        pair = {"image": self.unmarked[k]}
+        if self.next_index is not None:
+            pair["next"] = self.unmarked[self.next_index[k]]
         if self.augment is not None:
             self.augment.set_random_seed(int(item_rng(self.seed, key).integers(2**31)))
-            u = self.augment(image=u)["image"]
-            m = self.augment(image=m)["image"]
-        item = {"unmarked": to_tensor(u), "marked": to_tensor(m)}
+            pair = self.augment(**pair)
+            marked = self.augment(image=marked)["image"]
+        item = {"unmarked": to_tensor(pair["image"]), "marked": to_tensor(marked)}
+        if "next" in pair:
+            item["unmarked_next"] = to_tensor(pair["next"])
         if self.landmarks is not None:
-            item["landmarks"] = torch.as_tensor(
-                self.landmarks[index % len(self.unmarked)], dtype=torch.float32
-            )
+            item["landmarks"] = torch.as_tensor(self.landmarks[k], dtype=torch.float32)
         return item
+
+
+def successor_index(footage: np.ndarray) -> np.ndarray:
+    """For frames tagged with their footage id (F,): the index of the next frame of the same
+    footage, or -1 for the last frame of each."""
+    following = np.arange(1, len(footage) + 1)
+    same = np.append(footage[1:] == footage[:-1], False)
+    return np.where(same, following, -1)
 
 
 class UnpairedFramesDataModule(L.LightningDataModule):
@@ -136,6 +157,8 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         max_frames: read at most this many frames per source; ``frame_stride``: keep every k-th.
         unmarked_gt: optional ``frame,name,x,y`` CSV of the unmarked source (pixels of its frames)
             to report validation NME.
+        temporal: draw consecutive unmarked frames (t, t+1) together, for the optical-flow loss
+            (the unmarked source must be video or frame sequences).
         num_workers: DataLoader workers.
         seed: seed of the shuffling and the augmentation (the order of epoch ``e`` depends only on
             ``(seed, e)``; checkpoints keep the position in it, so a resumed run continues mid-epoch).
@@ -152,6 +175,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         max_frames: int | None = None,
         frame_stride: int = 1,
         unmarked_gt: str | None = None,
+        temporal: bool = False,
         num_workers: int = 0,
         seed: int = 0,
     ) -> None:
@@ -164,6 +188,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         self.augment_options: Any = augment
         self.max_frames, self.frame_stride = max_frames, frame_stride
         self.unmarked_gt = unmarked_gt
+        self.temporal = temporal
         self.num_workers, self.seed = num_workers, seed
         self.train_set: UnpairedFrames | None = None
         self.val_set: UnpairedFrames | None = None
@@ -184,8 +209,8 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             raise ConfigError(
                 f"data.image_size {list(size)} differs from the model's {list(model_template.size)}"
             )
-        unmarked, sizes = load_frames(self.unmarked_path, size, self.max_frames, self.frame_stride)
-        marked, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
+        unmarked, sizes, footage = load_frames(self.unmarked_path, size, self.max_frames, self.frame_stride)
+        marked, _, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
         landmarks = None
         if self.unmarked_gt:
             if model_template is None:
@@ -194,11 +219,17 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         cut_u = len(unmarked) - round(len(unmarked) * self.val_fraction)
         cut_m = len(marked) - round(len(marked) * self.val_fraction)
         augment = build_augmentation(self.augment_options)
+        following = successor_index(footage[:cut_u]) if self.temporal else None
+        if following is not None and not (following >= 0).any():
+            raise InputDataError(
+                f"{self.unmarked_path}: data.temporal needs consecutive frames (a video or frame sequences)"
+            )
         self.train_set = UnpairedFrames(
             unmarked[:cut_u],
             marked[:cut_m],
             augment,
             None if landmarks is None else landmarks[:cut_u],
+            following,
             self.seed,
         )
         if cut_u < len(unmarked) and cut_m < len(marked):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from genlmk.data.landmark_csv import read_landmark_csv
+from genlmk.data.landmark_files import read_landmarks
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.metrics.landmarks import box_diagonal, flicker, nme
 
@@ -37,7 +38,8 @@ def normalizer(gt: np.ndarray, names: list[str], norm: str | None, source: str) 
 
 
 def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: str | None = None) -> dict:
-    """Compare a predicted ``landmarks.csv`` with a ground-truth one, frame by frame.
+    """Compare predicted landmarks (``.csv``, COCO ``.json`` or ``.npz``, see
+    :func:`genlmk.data.landmark_files.read_landmarks`) with a ground-truth CSV, frame by frame.
 
     Frames are matched by number; every ground-truth frame and landmark must be predicted.
     Flicker uses the pairs of consecutive frame numbers.
@@ -46,7 +48,7 @@ def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: st
         ``{"frames", "landmarks", "nme_percent", "flicker_percent", "normalizer", "pred", "gt"}``.
     """
     gt, names, gt_frames = read_landmark_csv(gt_path)
-    pred, _, pred_frames = read_landmark_csv(pred_path, names)
+    pred, _, pred_frames = read_landmarks(pred_path, names)
     position = {f: i for i, f in enumerate(pred_frames)}
     missing = [f for f in gt_frames if f not in position]
     if missing:

@@ -15,6 +15,7 @@ from torch import Tensor
 from genlmk.checkpoints import TEMPLATE_KEY, load_checkpoint
 from genlmk.data.images import resize_rgb
 from genlmk.errors import CheckpointError, InputDataError
+from genlmk.geometry.boxes import crop_image, crop_to_frame, whole_frame_boxes
 from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker
 from genlmk.template import Template
 
@@ -33,6 +34,7 @@ class Landmarker:
     Example:
         >>> landmarker = Landmarker.from_checkpoint("runs/landmarks/last.ckpt")
         >>> landmarks = landmarker.predict(frames)   # (B, H, W, 3) uint8 -> (B, N, 2) pixels
+        >>> in_box = landmarker.predict(frames, boxes)  # crops (B, 4) x,y,w,h; frame pixels out
     """
 
     def __init__(
@@ -70,20 +72,43 @@ class Landmarker:
             ) from None
         return cls(network, template, device)
 
-    def prepare(self, frames: np.ndarray) -> tuple[Tensor, np.ndarray]:
-        """Frames (B, H, W, 3) uint8 -> model input (B, 3, h, w) in [0, 1], and the per-frame
-        (B, 2) factors that take model pixels back to frame pixels."""
+    def prepare(self, frames: np.ndarray, boxes: np.ndarray | None = None) -> Tensor:
+        """The model input for frames, or for crops of them.
+
+        Args:
+            frames: (B, H, W, 3) uint8 RGB.
+            boxes: optional (B, 4) whole-pixel crop boxes ``x, y, w, h`` in frame pixels
+                (:mod:`genlmk.geometry.boxes`); default: whole frames.
+
+        Returns:
+            (B, 3, h, w) float32 RGB in [0, 1] at the model input size (each frame or crop
+            resized with :func:`genlmk.data.images.resize_rgb`, as in training).
+        """
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise InputDataError(f"frames must be (B, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+        if boxes is not None and np.shape(boxes) != (len(frames), 4):
+            raise InputDataError(f"boxes must be ({len(frames)}, 4), got {np.shape(boxes)}")
         width, height = self.image_size
-        resized = np.stack([resize_rgb(frame, (width, height)) for frame in frames])
-        batch = torch.from_numpy(resized).to(self.device).permute(0, 3, 1, 2).float() / 255.0
-        scale = np.array([frames.shape[2] / width, frames.shape[1] / height])
-        return batch, np.broadcast_to(scale, (len(frames), 2))
+        resized = np.empty((len(frames), height, width, 3), dtype=np.uint8)
+        for index, frame in enumerate(frames):
+            region = frame if boxes is None else crop_image(frame, boxes[index])
+            resized[index] = resize_rgb(region, (width, height))
+        batch = torch.from_numpy(resized).to(self.device).permute(0, 3, 1, 2)
+        return batch.float().div_(255.0).contiguous()
 
     @torch.inference_mode()
-    def predict(self, frames: np.ndarray) -> np.ndarray:
-        """Landmarks (B, N, 2) in pixels of the given frames (B, H, W, 3) uint8 RGB."""
-        batch, scale = self.prepare(frames)
-        landmarks = self.network.landmarks(batch).cpu().numpy().astype(np.float64)
-        return landmarks * scale[:, None, :]
+    def predict(self, frames: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
+        """Landmarks of frames (B, H, W, 3) uint8 RGB, optionally found in crops of them.
+
+        Args:
+            frames: (B, H, W, 3) uint8 RGB.
+            boxes: optional (B, 4) crop boxes ``x, y, w, h`` in frame pixels; each crop is
+                resized to the model input, and the landmarks are mapped back.
+
+        Returns:
+            (B, N, 2) float64 ``(x, y)`` in pixels of the given frames (corner origin).
+        """
+        if boxes is None:
+            boxes = whole_frame_boxes(len(frames), (frames.shape[2], frames.shape[1]))
+        landmarks = self.network.landmarks(self.prepare(frames, boxes)).cpu().numpy()
+        return crop_to_frame(landmarks, boxes, self.image_size)

@@ -3,10 +3,12 @@
 from genlmk.losses.adversarial import lsgan_loss
 from genlmk.losses.paint import chamfer_to_paint, paint_weights, sample_paint_points
 from genlmk.losses.spring import SpringLoss, spring_loss
+from genlmk.losses.temporal import flow_landmark_loss
 
 __all__ = [
     "SpringLoss",
     "chamfer_to_paint",
+    "flow_landmark_loss",
     "lsgan_loss",
     "paint_weights",
     "sample_paint_points",

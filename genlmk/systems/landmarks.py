@@ -12,7 +12,9 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
   template's marker colour (a long-range geometric signal; weight 0 turns it off);
 - identity (optional): G(u) ~ u;
 - paint free (optional): G(m) holds no pixel of the marker colour (the unmarked domain has none),
-  a direct push towards removing the paint that the adversarial term gives only slowly.
+  a direct push towards removing the paint that the adversarial term gives only slowly;
+- flow (optional, needs consecutive unmarked frames): the landmarks of frame t moved by the OpenCV
+  optical flow t -> t+1 should be those of frame t+1 (landmarks on unreliable flow left out).
 
 Networks are plain modules built from config blocks; this class wires them, computes losses and
 logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
@@ -31,7 +33,15 @@ from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.errors import ConfigError
-from genlmk.losses import chamfer_to_paint, lsgan_loss, paint_weights, sample_paint_points, spring_loss
+from genlmk.geometry.flow import dense_flow, flow_consistency_mask
+from genlmk.losses import (
+    chamfer_to_paint,
+    flow_landmark_loss,
+    lsgan_loss,
+    paint_weights,
+    sample_paint_points,
+    spring_loss,
+)
 from genlmk.networks.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights, load_cyclegan_weights
 from genlmk.networks.deformation import build_landmarker
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
@@ -47,7 +57,10 @@ DEFAULT_WEIGHTS = {
     "spring": 1.0,
     "chamfer": 1.0,
     "paint_free": 0.0,
+    "flow": 0.0,
 }
+# loss parts whose weight has another name (both directions share one weight)
+_WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
 
 
@@ -73,18 +86,15 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any] | None, what: str) ->
     return {**defaults, **given}
 
 
-def resolve_template(template: str | dict, image_size: tuple[int, int]) -> tuple[Template, Template]:
+def resolve_template(
+    template: str | dict | Template, image_size: tuple[int, int]
+) -> tuple[Template, Template]:
     """(the template as authored, the template rescaled to the model input size)."""
-    authored = (
-        template
-        if isinstance(template, Template)
-        else (
-            Template.from_dict(template, source="<checkpoint>")
-            if isinstance(template, dict)
-            else load_template(template)
-        )
-    )
-    return authored, authored.rescaled(image_size)
+    if isinstance(template, dict):
+        template = Template.from_dict(template, source="<checkpoint>")
+    elif not isinstance(template, Template):
+        template = load_template(template)
+    return template, template.rescaled(image_size)
 
 
 class LandmarkGAN(L.LightningModule):
@@ -99,7 +109,8 @@ class LandmarkGAN(L.LightningModule):
         discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
         renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
         weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``,
-            ``paint_free``).
+            ``paint_free``, ``flow``).
+        flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -128,6 +139,7 @@ class LandmarkGAN(L.LightningModule):
         pool_size: int = 50,
         paint_tolerance: float = 0.03,
         paint_samples: int = 512,
+        flow_method: str = "farneback",
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
         init_generator: str | None = None,
@@ -182,10 +194,17 @@ class LandmarkGAN(L.LightningModule):
         paint, valid = sample_paint_points(weights, self.hparams.paint_samples)
         return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
 
+    def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
+        method = self.hparams.flow_method
+        forward = dense_flow(unmarked, unmarked_next, method)
+        valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method))
+        return flow_landmark_loss(landmarks, self.landmarker.landmarks(unmarked_next), forward, valid)
+
     def generator_losses(
-        self, unmarked: Tensor, marked: Tensor
+        self, unmarked: Tensor, marked: Tensor, unmarked_next: Tensor | None = None
     ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
-        """All generator-side losses for a batch.
+        """All generator-side losses for a batch (``unmarked_next``: frames t+1 of ``unmarked``,
+        for the flow loss).
 
         Returns:
             total: weighted sum.
@@ -216,18 +235,13 @@ class LandmarkGAN(L.LightningModule):
             parts["chamfer"] = self._chamfer(landmarks_m, marked)
         if w["identity"] > 0:
             parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
+        if w["flow"] > 0 and unmarked_next is not None:
+            parts["flow"] = self._flow_loss(unmarked, unmarked_next, landmarks_u)
         if w["paint_free"] > 0:
             parts["paint_free"] = paint_weights(
                 fake_unmarked, self.marker_color, self.hparams.paint_tolerance
             ).mean()
-        total = (
-            w["gan"] * (parts["gan_marked"] + parts["gan_unmarked"])
-            + w["cycle"] * (parts["cycle_unmarked"] + parts["cycle_marked"])
-            + w["spring"] * parts["spring"]
-            + w["chamfer"] * parts.get("chamfer", 0.0)
-            + w["identity"] * parts.get("identity", 0.0)
-            + w["paint_free"] * parts.get("paint_free", 0.0)
-        )
+        total = sum(w[_WEIGHT_OF.get(key, key)] * value for key, value in parts.items())
         images = {
             "landmarks_unmarked": landmarks_u,
             "fake_marked": fake_marked,
@@ -263,7 +277,7 @@ class LandmarkGAN(L.LightningModule):
         unmarked, marked = batch["unmarked"], batch["marked"]
         optimizer.zero_grad(set_to_none=True)
         with _frozen(self.disc_marked, self.disc_unmarked):
-            total, parts, images = self.generator_losses(unmarked, marked)
+            total, parts, images = self.generator_losses(unmarked, marked, batch.get("unmarked_next"))
             check_finite_losses(self, parts)
             self.manual_backward(total)
         d_parts = self.discriminator_losses(unmarked, marked, images["fake_marked"], images["fake_unmarked"])

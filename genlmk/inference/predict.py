@@ -1,0 +1,163 @@
+"""Running a landmarker over footage: crops, batches, smoothing, landmark files and an overlay video.
+
+Frames stream through in batches (decoded one at a time, written as they are done), so memory
+stays constant whatever the length of the footage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm import tqdm
+
+from genlmk.data.boxes import BoxTrack
+from genlmk.data.footage import Footage
+from genlmk.data.video import VideoWriter, probe_video
+from genlmk.inference.outputs import LandmarkOutputs
+from genlmk.inference.smoothing import OneEuroFilter, OneEuroSettings
+from genlmk.inference.streaming import batched_frames
+from genlmk.visualization import draw_landmarks
+
+if TYPE_CHECKING:
+    from genlmk.inference.landmarker import Landmarker
+
+LANDMARKS_STEM = "landmarks"
+SMOOTHED_STEM = "landmarks_smoothed"
+OVERLAY_NAME = "overlay.mp4"
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """How :func:`predict_frames` runs.
+
+    Attributes:
+        batch_size: frames per batch through the network.
+        formats: landmark file formats to write (``csv``, ``coco``, ``npz``).
+        overlay: write ``overlay.mp4`` (landmarks and lines drawn on the frames; the smoothed
+            landmarks when smoothing is on, and the crop box when there is one).
+        crop: one box ``(4,)`` ``x, y, w, h`` for all frames, a box per frame, or None (whole frames).
+        smoothing: one-euro filter settings; when given, ``landmarks_smoothed.*`` is written
+            next to the model's own ``landmarks.*``.
+        progress: show a progress bar; None: only on a terminal (tqdm's rule).
+    """
+
+    batch_size: int = 64
+    formats: tuple[str, ...] = ("csv",)
+    overlay: bool = True
+    crop: np.ndarray | BoxTrack | None = None
+    smoothing: OneEuroSettings | None = None
+    progress: bool | None = None
+
+    def boxes(self, frames: np.ndarray) -> np.ndarray | None:
+        """Crop boxes (B, 4) for frame numbers (B,), or None for whole frames."""
+        if self.crop is None:
+            return None
+        if isinstance(self.crop, BoxTrack):
+            return self.crop.lookup(frames)
+        return np.broadcast_to(np.asarray(self.crop, dtype=np.int64), (len(frames), 4))
+
+
+def predict_frames(
+    landmarker: Landmarker,
+    frames: Iterable[np.ndarray],
+    out: Path,
+    options: PredictOptions,
+    *,
+    name: str = "frames",
+    fps: float = 25.0,
+    total: int | None = None,
+    file_name: Callable[[int], str] | None = None,
+) -> int:
+    """Predict every frame of a stream and write the results to ``out``.
+
+    Args:
+        landmarker: the trained landmarker.
+        frames: (H, W, 3) uint8 RGB frames in order; numbered from 0.
+        out: output folder: ``landmarks.<csv|json|npz>``, ``landmarks_smoothed.*``, ``overlay.mp4``.
+        options: see :class:`PredictOptions`.
+        name: shown in the progress bar and the COCO file's description.
+        fps: frame rate (the overlay's, and the time base of the smoothing filter).
+        total: the number of frames if known (the progress bar shows frames / total).
+        file_name: frame number -> the COCO image ``file_name``; default ``<name>/<frame:06d>.png``.
+
+    Returns:
+        The number of frames predicted.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    template = landmarker.template
+    file_name = file_name or (lambda frame: f"{name}/{frame:06d}.png")
+    description = f"genlmk {template.name} landmarks of {name}"
+    outputs = [LandmarkOutputs(out, LANDMARKS_STEM, options.formats, template, description)]
+    smoother = None
+    if options.smoothing is not None:
+        smoother = OneEuroFilter(options.smoothing, fps=fps)
+        outputs.append(
+            LandmarkOutputs(out, SMOOTHED_STEM, options.formats, template, description + ", smoothed")
+        )
+    video = VideoWriter(out / OVERLAY_NAME, fps=fps) if options.overlay else None
+    count = 0
+    try:
+        disable = None if options.progress is None else not options.progress
+        stream = tqdm(frames, total=total, desc=f"predict {name}", unit="frame", disable=disable)
+        for batch in batched_frames(stream, options.batch_size):
+            numbers = np.arange(count, count + len(batch))
+            boxes = options.boxes(numbers)
+            landmarks = landmarker.predict(batch, boxes)
+            results = [landmarks] if smoother is None else [landmarks, smoother(landmarks, numbers)]
+            sizes = np.broadcast_to([batch.shape[2], batch.shape[1]], (len(batch), 2))
+            files = [file_name(int(f)) for f in numbers]
+            for writer, points in zip(outputs, results):
+                writer.write(points, numbers, sizes, files)
+            if video is not None:
+                for index, frame in enumerate(batch):
+                    canvas = draw_landmarks(frame, results[-1][index], template)
+                    video.write(canvas if boxes is None else draw_box(canvas, boxes[index]))
+            count += len(batch)
+    except BaseException:
+        for writer in outputs:
+            writer.abort()
+        if video is not None:
+            video.abort()
+        raise
+    for writer in outputs:
+        writer.close()
+    if video is not None:
+        video.close()
+    return count
+
+
+def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """Draw a crop box ``x, y, w, h`` (whole pixels) as a 1-pixel outline on its edge pixels, in place."""
+    import cv2
+
+    x, y, w, h = (int(v) for v in box)
+    cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), color, 1)
+    return image
+
+
+def known_length(footage: Footage) -> int | None:
+    """The number of frames when known without decoding (a frame folder, or a video whose
+    container says), else None."""
+    if not footage.is_video:
+        return len(footage.frame_files)
+    return probe_video(footage.path).frames or None
+
+
+def predict_footage(landmarker: Landmarker, footage: Footage, out: Path, options: PredictOptions) -> int:
+    """:func:`predict_frames` on a video or frame folder; COCO ``file_name`` are the frame files'
+    names for a folder, ``<video stem>/<frame:06d>.png`` for a video (frames from 0)."""
+    files = [f.name for f in footage.frame_files]
+    return predict_frames(
+        landmarker,
+        footage.frames(),
+        out,
+        options,
+        name=footage.name,
+        fps=footage.fps,
+        total=known_length(footage),
+        file_name=(lambda frame: files[frame]) if files else None,
+    )

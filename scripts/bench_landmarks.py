@@ -1,0 +1,128 @@
+"""The landmark benchmark on synthetic footage, end to end through the command line.
+
+1. ``genlmk synth`` (unless the data folder exists),
+2. ``genlmk fit`` with a preset (timed),
+3. ``genlmk predict`` on the held-out test frames and on the smooth-motion and static clips,
+4. ``genlmk evaluate landmarks`` on each, next to the untrained template (Delta = 0).
+
+Usage:
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench                  # the cpu preset
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + temporal flow loss
+    (--steps N, --data DIR, --template NAME, --config YAML, and any extra `genlmk fit` arguments after --)
+
+Prints a table and writes OUT/benchmark.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
+from genlmk.evaluation.landmarks import evaluate_landmark_files
+from genlmk.template import Template
+
+SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
+
+
+def genlmk(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "genlmk", *args], check=True)
+
+
+def untrained_predictions(data: Path, name: str, out: Path) -> Path:
+    """The template itself (Delta = 0) as a prediction for every frame of a set."""
+    template = Template.load(data / "template.yaml")
+    gt, _, frames = read_landmark_csv(data / f"{name}_gt.csv", template.names)
+    path = out / f"untrained_{name}.csv"
+    write_landmark_csv(path, np.broadcast_to(template.points, gt.shape), template.names, frames[0])
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="runs/synth_face", help="synthetic data folder (made if missing)")
+    parser.add_argument("--template", default="face")
+    parser.add_argument("--config", default="configs/landmarks/cpu.yaml")
+    parser.add_argument("--out", default="runs/bench")
+    parser.add_argument("--steps", type=int, help="override trainer.max_steps")
+    parser.add_argument(
+        "--flow", type=float, default=0.0, help="flow loss weight (trains on the unmarked video)"
+    )
+    parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
+    args = parser.parse_args()
+    data, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not (data / "template.yaml").is_file():
+        genlmk("synth", "--template", args.template, "--out", str(data))
+
+    fit = [
+        "fit",
+        "--config",
+        args.config,
+        "--data.marked",
+        str(data / "train_marked"),
+        "--model.template",
+        str(data / "template.yaml"),
+        "--trainer.logger.init_args.save_dir",
+        str(out),
+    ]
+    if args.flow > 0:
+        weights = yaml.safe_load(Path(args.config).read_text())["model"]["init_args"]["weights"]
+        fit += [
+            "--data.unmarked",
+            str(data / "train_unmarked_video.mp4"),
+            "--data.temporal",
+            "true",
+            "--model.weights",
+            json.dumps({**weights, "flow": args.flow}),
+        ]
+    else:
+        fit += ["--data.unmarked", str(data / "train_unmarked")]
+    if args.steps:
+        fit += ["--trainer.max_steps", str(args.steps)]
+    start = time.perf_counter()
+    genlmk(*fit, *args.fit_args)
+    train_seconds = time.perf_counter() - start
+    checkpoint = max(out.glob("landmarks/version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+
+    rows = []
+    for name, source in SETS:
+        genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / source), "--out", str(out / name))
+        trained = evaluate_landmark_files(out / name / "landmarks.csv", data / f"{name}_gt.csv")
+        untrained = evaluate_landmark_files(untrained_predictions(data, name, out), data / f"{name}_gt.csv")
+        # flicker needs consecutive frames: the clips, not the independent test frames
+        flick = trained["flicker_percent"] if source.endswith(".mp4") else float("nan")
+        rows.append(
+            {
+                "set": name,
+                "nme": trained["nme_percent"],
+                "flicker": flick,
+                "untrained_nme": untrained["nme_percent"],
+            }
+        )
+    summary = {
+        "checkpoint": str(checkpoint),
+        "train_seconds": train_seconds,
+        "flow_weight": args.flow,
+        "command": " ".join(["genlmk", *fit, *args.fit_args]),
+        "results": rows,
+    }
+    (out / "benchmark.json").write_text(json.dumps(summary, indent=2))
+    print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
+    print(f"{'set':12s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s}")
+    for row in rows:
+        print(
+            f"{row['set']:12s} {row['nme']:7.3f} {row['untrained_nme']:16.3f} "
+            f"{row['nme'] / row['untrained_nme']:6.3f} {row['flicker']:10.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

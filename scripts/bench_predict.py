@@ -1,0 +1,153 @@
+"""Benchmark landmark prediction on the CPU: the network, Landmarker.predict, and `genlmk predict`.
+
+    python scripts/bench_predict.py [--config configs/landmarks/cpu.yaml] [--threads 2] [--frames 1000]
+
+Prints medians over several runs of:
+- the landmark network alone (float images at the model input size): latency at batch 1 and
+  throughput at batch 64;
+- ``Landmarker.predict`` on uint8 frames at the model input size (adds the input preparation
+  and the mapping to frame pixels), and on frames twice that size (adds the resize);
+- end-to-end ``genlmk predict`` frames per second on a synthetic video (SyntheticSubject, smooth
+  motion, --video-size px, --frames frames), including decoding and writing landmarks.csv, with
+  and without overlay.mp4.
+The network comes from the ``landmarker`` block and ``image_size`` of the config, with random
+weights (speed does not depend on them). The load average is printed: on a shared machine,
+compare figures taken under similar load only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
+from genlmk.cli.main import main as genlmk_main
+from genlmk.data.synthetic import MotionRange, SyntheticSubject
+from genlmk.data.video import VideoWriter
+from genlmk.inference.landmarker import Landmarker
+from genlmk.networks.deformation import build_landmarker
+from genlmk.template import load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_seconds(call: Callable[[], object], repeats: int, runs: int, warmup: int = 10) -> float:
+    """Median over ``runs`` of the mean time of ``repeats`` calls."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            call()
+        times.append((time.perf_counter() - start) / repeats)
+    return statistics.median(times)
+
+
+def load_preset(config: Path) -> tuple[dict, tuple[int, int], str]:
+    init = yaml.safe_load(config.read_text())["model"]["init_args"]
+    size = init.get("image_size", [128, 128])
+    return init.get("landmarker") or {}, (int(size[0]), int(size[1])), init.get("template", "face")
+
+
+def write_checkpoint(path: Path, config: dict, size: tuple[int, int], template_name: str) -> None:
+    template = load_template(template_name)
+    points = torch.as_tensor(template.rescaled(size).points, dtype=torch.float32)
+    network = build_landmarker(config, points, size)
+    atomic_torch_save(
+        {
+            KIND_KEY: "landmarks",
+            TEMPLATE_KEY: template.to_dict(),
+            "hyper_parameters": {"image_size": list(size), "landmarker": config},
+            "state_dict": {f"landmarker.{k}": v for k, v in network.state_dict().items()},
+        },
+        path,
+    )
+
+
+def write_synthetic_video(path: Path, template_name: str, size: int, frames: int) -> None:
+    subject = SyntheticSubject(load_template(template_name), size, seed=0)
+    rng = np.random.default_rng(0)
+    poses = subject.clip_poses(rng, MotionRange(), frames, moving=True)
+    with VideoWriter(path, fps=25.0) as writer:
+        for pose in poses:
+            writer.write(subject.render(pose, rng, marked=False)[0])
+
+
+def bench_network(landmarker: Landmarker, runs: int) -> list[tuple[str, str]]:
+    width, height = landmarker.image_size
+    rows = []
+    gen = np.random.default_rng(0)
+    with torch.inference_mode():
+        for batch, repeats in ((1, 200), (64, 10)):
+            images = torch.rand(batch, 3, height, width)
+            frames = gen.integers(0, 256, (batch, height, width, 3), dtype=np.uint8)
+            big = gen.integers(0, 256, (batch, 2 * height, 2 * width, 3), dtype=np.uint8)
+            cases = (
+                ("network", lambda images=images: landmarker.network.landmarks(images)),
+                (f"predict {width}x{height} uint8", lambda f=frames: landmarker.predict(f)),
+                (f"predict {2 * width}x{2 * height} uint8", lambda f=big: landmarker.predict(f)),
+            )
+            for name, call in cases:
+                seconds = median_seconds(call, repeats, runs)
+                figure = f"{seconds * 1e3:.3f} ms" if batch == 1 else f"{batch / seconds:.0f} frames/s"
+                rows.append((f"{name}, batch {batch}", figure))
+    return rows
+
+
+def bench_end_to_end(checkpoint: Path, video: Path, frames: int, runs: int) -> list[tuple[str, str]]:
+    rows = []
+    for label, extra in (("with overlay", []), ("without overlay", ["--no-overlay"])):
+        times = []
+        for run in range(runs):
+            with tempfile.TemporaryDirectory() as out:
+                args = ["predict", "--ckpt", str(checkpoint), "--input", str(video), "--out", out, *extra]
+                start = time.perf_counter()
+                if genlmk_main(args) != 0:
+                    raise SystemExit(f"genlmk predict failed (run {run})")
+                times.append(time.perf_counter() - start)
+        rows.append((f"genlmk predict, {label}", f"{frames / statistics.median(times):.0f} frames/s"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "configs/landmarks/cpu.yaml")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument("--frames", type=int, default=1000, help="frames of the end-to-end video")
+    parser.add_argument("--video-size", type=int, default=256, help="side of the end-to-end video, px")
+    parser.add_argument("--e2e-runs", type=int, default=3, help="end-to-end runs per figure (median)")
+    parser.add_argument("--skip-e2e", action="store_true", help="only the network and predict figures")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    config, size, template_name = load_preset(args.config)
+    print(f"{args.config.name}: landmarker {config}, input {size[0]}x{size[1]}, template {template_name}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load before: {os.getloadavg()}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = Path(tmp) / "landmarker.ckpt"
+        write_checkpoint(checkpoint, config, size, template_name)
+        rows += bench_network(Landmarker.from_checkpoint(checkpoint), args.runs)
+        if not args.skip_e2e:
+            video = Path(tmp) / "synthetic.mp4"
+            write_synthetic_video(video, template_name, args.video_size, args.frames)
+            rows += bench_end_to_end(checkpoint, video, args.frames, args.e2e_runs)
+    width = max(len(name) for name, _ in rows)
+    for name, figure in rows:
+        print(f"{name.ljust(width)}  {figure:>16}")
+    print(f"load after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
