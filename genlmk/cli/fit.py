@@ -129,6 +129,7 @@ def _cli_class():
                 # continue the interrupted run's TensorBoard version; hide its events past the checkpoint
                 logger._version = run_version(found)
                 logger._kwargs["purge_step"] = logged_steps(checkpoint)
+                logger._default_hp_metric = False  # the run's placeholder hp_metric is there already
                 arguments["ckpt_path"] = str(found)
             elif ckpt_path is not None and str(ckpt_path) not in _LIGHTNING_SPECIAL_CKPTS:
                 check_resumable(ckpt_path, self.model)

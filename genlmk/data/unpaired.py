@@ -247,7 +247,9 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         return gt * scale[:, None, :]
 
     def train_dataloader(self) -> DataLoader:
-        return self.position.loader(self.train_set, self.trainer, self.batch_size, self.seed, self.num_workers)
+        return self.position.loader(
+            self.train_set, self.trainer, self.batch_size, self.seed, self.num_workers
+        )
 
     def state_dict(self) -> dict[str, int]:
         return self.position.state_dict(self.trainer)

@@ -29,7 +29,7 @@ RANDOM_STATE_KEY = "genlmk_random_state"
 
 def capture_random_state() -> dict[str, Any]:
     """The state of the global generators, in types that ``torch.load(weights_only=True)`` reads."""
-    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    _, keys, position, has_gauss, gauss = np.random.get_state()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": {
