@@ -27,7 +27,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from genlmk.errors import ConfigError, GenlmkError
+from genlmk.errors import CheckpointError, ConfigError, GenlmkError
 
 # the systems step several optimizers or backward passes per batch: DDP must accept parameters
 # that one backward pass does not reach
@@ -44,6 +44,42 @@ def _one_line(message: str) -> str:
         (line for line in lines if specific.search(line)), lines[-1] if lines else "invalid arguments"
     )
     return f"{key}: {detail}" if key and key not in detail else detail
+
+
+def _dotted_keys(data: object, prefix: str = "") -> list[str]:
+    """Every key path of a YAML structure, ``init_args`` levels left out (``model.lr``)."""
+    if not isinstance(data, dict):
+        return []
+    keys = []
+    for key, value in data.items():
+        if key == "init_args":
+            keys += _dotted_keys(value, prefix)
+        else:
+            keys += [f"{prefix}{key}", *_dotted_keys(value, f"{prefix}{key}.")]
+    return keys
+
+
+def _with_config_file(message: str, argv: list[str]) -> str:
+    """Prefix an unknown-option message with the ``--config`` file that holds the option."""
+    import yaml
+
+    found = re.search(r"[Oo]ption '([^']+)'", message)
+    if found is None:
+        return message
+    option = found.group(1).replace(".init_args", "")
+    scope = message.split(":", 1)[0] if re.match(r"[\w.]+: ", message) else ""
+    wanted = f"{scope}.{option}" if scope and not option.startswith(f"{scope}.") else option
+    files = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--config"]
+    files += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--config=")]
+    for file in reversed(files):
+        try:
+            with open(file, encoding="utf-8") as handle:
+                keys = _dotted_keys(yaml.safe_load(handle))
+        except (OSError, yaml.YAMLError):
+            continue
+        if wanted in keys:
+            return f"{file}: {message}"
+    return message
 
 
 def _wrapped_genlmk_error(exc: BaseException) -> GenlmkError | None:
@@ -74,6 +110,26 @@ def _cli_class():
 
     class GenlmkCLI(LightningCLI):
         """Lightning's CLI with genlmk's resume, checkpoint and guard behaviour (module docstring)."""
+
+        def _parse_ckpt_path(self) -> None:
+            # Lightning's CLI reads the model's hyperparameters from a --ckpt_path file into the
+            # configuration: check that the file is a training checkpoint first, and name it when
+            # its hyperparameters do not fit the configured model
+            from jsonargparse import ArgumentError
+
+            from genlmk.training.resume import read_training_checkpoint
+
+            subcommand = self.config.get("subcommand")
+            path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            if path is None or str(path) in _LIGHTNING_SPECIAL_CKPTS:
+                return
+            read_training_checkpoint(path)
+            try:
+                super()._parse_ckpt_path()
+            except ArgumentError as exc:
+                raise CheckpointError(
+                    f"{path}: its hyperparameters do not fit the configured model ({_one_line(str(exc))})"
+                ) from None
 
         def before_instantiate_classes(self) -> None:
             trainer = self.config[self.subcommand]["trainer"]
@@ -162,7 +218,7 @@ def run_fit(argv: list[str]) -> int:
             trainer_defaults={"callbacks": _default_callbacks()},
         )
     except ArgumentError as exc:
-        raise ConfigError(_one_line(str(exc))) from None
+        raise ConfigError(_with_config_file(_one_line(str(exc)), argv)) from None
     except GenlmkError as exc:
         raise _from_worker(exc) from None
     except (ValueError, TypeError) as exc:

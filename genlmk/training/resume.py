@@ -49,6 +49,22 @@ def _describe(checkpoint: dict[str, Any]) -> str:
     return f"a {kind!r} model" if kind else "a model"
 
 
+def read_training_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint that a run can resume from (weights, loops and optimizer states).
+
+    Raises:
+        CheckpointError: missing, unreadable, or not a full training checkpoint.
+    """
+    checkpoint = load_checkpoint(path)
+    missing = [key for key in ("state_dict", "loops", "optimizer_states") if key not in checkpoint]
+    if missing:
+        raise CheckpointError(
+            f"{path}: not a training checkpoint to resume from (it lacks {', '.join(missing)});"
+            " to start from its weights, pass it as the model's initial weights instead"
+        )
+    return checkpoint
+
+
 def check_resumable(path: str | Path, model: nn.Module) -> dict[str, Any]:
     """Read a training checkpoint and check that ``model`` can continue from it.
 
@@ -60,13 +76,7 @@ def check_resumable(path: str | Path, model: nn.Module) -> dict[str, Any]:
             or its weights do not fit ``model`` (names one offending weight).
     """
     path = Path(path)
-    checkpoint = load_checkpoint(path)
-    missing = [key for key in ("state_dict", "loops", "optimizer_states") if key not in checkpoint]
-    if missing:
-        raise CheckpointError(
-            f"{path}: not a training checkpoint to resume from (it lacks {', '.join(missing)});"
-            " to start from its weights, pass it as the model's initial weights instead"
-        )
+    checkpoint = read_training_checkpoint(path)
     hparams = getattr(model, "hparams", {})
     if TEMPLATE_KEY in checkpoint and isinstance(hparams.get("template"), dict):
         trained, configured = checkpoint[TEMPLATE_KEY], hparams["template"]
