@@ -142,8 +142,8 @@ def run_to_completion(args: list[str]) -> subprocess.CompletedProcess:
 
 
 def kill_after_step(args: list[str], step: int, signal: Path, timeout: float = 300) -> str:
-    """Run ``genlmk`` with :class:`hang_callback.HangAfterStep` appended; SIGKILL it once it hangs."""
-    hang = ["--trainer.callbacks+=hang_callback.HangAfterStep"]
+    """Run ``genlmk`` with :class:`fault_callbacks.HangAfterStep` appended; SIGKILL it once it hangs."""
+    hang = ["--trainer.callbacks+=fault_callbacks.HangAfterStep"]
     hang += [f"--trainer.callbacks.step={step}", f"--trainer.callbacks.signal={signal}"]
     process = subprocess.Popen(
         genlmk_command(*args, *hang),
