@@ -126,3 +126,25 @@ def test_ddp_on_two_cpu_processes_keeps_the_weights_in_sync(data, tmp_path):
     pools = checkpoint["genlmk_image_pools"]
     assert len(pools["ranks"]) == 2  # every rank's image pools are in the checkpoint
     assert not torch.equal(pools["ranks"][0]["marked"]["images"], pools["ranks"][1]["marked"]["images"])
+
+
+def test_checkpoint_writes_are_atomic_and_refused_after_a_non_finite_stop(tmp_path):
+    from genlmk.training.checkpoint_io import AtomicCheckpointIO
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    io, target = AtomicCheckpointIO(), tmp_path / "last.ckpt"
+    io.save_checkpoint({"global_step": 2}, target)
+    with pytest.raises(RuntimeError):  # a write that fails half-way (as a kill would) ...
+        io.save_checkpoint({"global_step": 3, "bad": Unpicklable()}, target)
+    io.refuse_writes("training stopped on a non-finite value")
+    with pytest.warns(
+        UserWarning, match="not writing checkpoint .*last.ckpt: training stopped on a non-finite"
+    ):
+        io.save_checkpoint({"global_step": 4}, target)
+    # ... leaves the last complete checkpoint, and nothing else
+    assert load_checkpoint(target)["global_step"] == 2 and [p.name for p in tmp_path.iterdir()] == [
+        "last.ckpt"
+    ]
