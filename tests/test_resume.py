@@ -47,7 +47,10 @@ def test_landmarks_resume_after_sigkill_continues_the_run_exactly(tmp_path):
     assert killed["global_step"] == 3 and killed["epoch"] == 0  # mid-epoch, two steps before the kill
     assert [s for s, _ in scalars(run)["train/total"]] == [0, 1, 2, 3, 4]  # logged past the checkpoint
 
+    partial = run / "checkpoints" / ".last.ckpt.x1y2z3.tmp"  # what a kill during a checkpoint write leaves
+    partial.write_bytes(b"half a checkpoint")
     resumed = run_to_completion(args(tmp_path / "killed"))
+    assert not partial.exists()
     assert f"Restored all states from the checkpoint at {run / 'checkpoints' / 'last.ckpt'}" in resumed.stderr
     assert sorted(p.name for p in run.parent.iterdir()) == ["version_0"]  # the same TensorBoard run
 

@@ -157,6 +157,7 @@ def _cli_class():
                 check_writable,
                 find_last_checkpoint,
                 logged_steps,
+                remove_partial_writes,
                 run_version,
             )
 
@@ -182,6 +183,8 @@ def _cli_class():
                     arguments["ckpt_path"] = None
                     return
                 checkpoint = check_resumable(found, self.model)
+                if rank_zero_only.rank == 0:
+                    remove_partial_writes(found.parent)
                 # continue the interrupted run's TensorBoard version; hide its events past the checkpoint
                 logger._version = run_version(found)
                 logger._kwargs["purge_step"] = logged_steps(checkpoint)

@@ -31,6 +31,19 @@ def find_last_checkpoint(runs: str | Path, version: int | str | None = None) -> 
     return max(found, key=lambda p: (p.stat().st_mtime_ns, p.parent.parent.name), default=None)
 
 
+def remove_partial_writes(folder: str | Path) -> list[Path]:
+    """Delete the temporary files of checkpoint writes that a killed run left in ``folder``
+    (:func:`~genlmk.checkpoints.atomic_torch_save` names them ``.<name>.<random>.tmp``).
+
+    Returns:
+        the files removed.
+    """
+    partial = [p for p in Path(folder).glob(".*.ckpt.*.tmp") if p.is_file()]
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return partial
+
+
 def run_version(checkpoint: Path) -> int | str:
     """The logger version of a ``<version>/checkpoints/last.ckpt``: ``N`` for ``version_N``."""
     name = checkpoint.parent.parent.name
