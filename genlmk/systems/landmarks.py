@@ -299,13 +299,16 @@ class LandmarkGAN(L.LightningModule):
         landmarks = self.landmarker.landmarks(unmarked)
         fake_unmarked = self.generator(marked)
         self.log(
-            "val/chamfer", self._chamfer(self.landmarker.landmarks(fake_unmarked), marked), prog_bar=True
+            "val/chamfer",
+            self._chamfer(self.landmarker.landmarks(fake_unmarked), marked),
+            prog_bar=True,
+            sync_dist=True,  # under DDP each process validates a share
         )
         if "landmarks" in batch:
             gt = batch["landmarks"]
             diagonal = (gt.amax(1) - gt.amin(1)).norm(dim=-1)
             error = (landmarks - gt).norm(dim=-1).mean(dim=1) / diagonal
-            self.log("val/nme", 100.0 * error.mean(), prog_bar=True)
+            self.log("val/nme", 100.0 * error.mean(), prog_bar=True, sync_dist=True)
         if batch_idx == 0:
             fake_marked = self.renderer(unmarked, landmarks).images
             rec_marked = self.renderer(fake_unmarked, self.landmarker.landmarks(fake_unmarked)).images

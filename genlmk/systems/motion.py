@@ -281,8 +281,10 @@ class MotionTransferSystem(LightningModule):
         kp_source, kp_driving = self.kp_detector(source), self.kp_detector(driving)
         generated = self.generator(source, kp_source, kp_driving)
         size = driving.shape[0]
-        self.log("val/l1", (generated.prediction - driving).abs().mean(), batch_size=size, prog_bar=True)
-        self.log("val/l1_copy_source", (source - driving).abs().mean(), batch_size=size)
+        # sync_dist: under DDP each process validates a share
+        l1 = (generated.prediction - driving).abs().mean()
+        self.log("val/l1", l1, batch_size=size, prog_bar=True, sync_dist=True)
+        self.log("val/l1_copy_source", (source - driving).abs().mean(), batch_size=size, sync_dist=True)
         if batch_idx == 0:
             out = {"kp_source": kp_source, "kp_driving": kp_driving, "generated": generated}
             self._log_pairs("val/pairs", source, driving, out)
