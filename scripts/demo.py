@@ -34,16 +34,43 @@ def main() -> None:
     if not (data / "template.yaml").is_file():
         genlmk("synth", "--template", "face", "--out", str(data), "--train", "300", "--test", "50")
     start = time.perf_counter()
-    genlmk("fit", "--config", "configs/landmarks/cpu.yaml", "--data.marked", str(data / "train_marked"),
-           "--data.unmarked", str(data / "train_unmarked"), "--model.template", str(data / "template.yaml"),
-           "--trainer.max_steps", str(STEPS), "--trainer.logger.init_args.save_dir", str(OUT / "runs"))
+    genlmk(
+        "fit",
+        "--config",
+        "configs/landmarks/cpu.yaml",
+        "--data.marked",
+        str(data / "train_marked"),
+        "--data.unmarked",
+        str(data / "train_unmarked"),
+        "--model.template",
+        str(data / "template.yaml"),
+        "--trainer.max_steps",
+        str(STEPS),
+        "--trainer.logger.init_args.save_dir",
+        str(OUT / "runs"),
+    )
     minutes = (time.perf_counter() - start) / 60
     checkpoints = (OUT / "runs").glob("landmarks/version_*/checkpoints/last.ckpt")
     checkpoint = max(checkpoints, key=lambda p: p.stat().st_mtime)
-    genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / "clip_smooth.mp4"),
-           "--out", str(OUT / "predict"))
-    genlmk("evaluate", "landmarks", "--pred", str(OUT / "predict" / "landmarks.csv"),
-           "--gt", str(data / "clip_smooth_gt.csv"), "--json", str(OUT / "predict" / "scores.json"))
+    genlmk(
+        "predict",
+        "--ckpt",
+        str(checkpoint),
+        "--input",
+        str(data / "clip_smooth.mp4"),
+        "--out",
+        str(OUT / "predict"),
+    )
+    genlmk(
+        "evaluate",
+        "landmarks",
+        "--pred",
+        str(OUT / "predict" / "landmarks.csv"),
+        "--gt",
+        str(data / "clip_smooth_gt.csv"),
+        "--json",
+        str(OUT / "predict" / "scores.json"),
+    )
     print(f"\ntrained {STEPS} steps in {minutes:.1f} min -> {checkpoint}")
     print(f"overlay video:   {OUT / 'predict' / 'overlay.mp4'}")
     print(f"landmarks:       {OUT / 'predict' / 'landmarks.csv'}")
