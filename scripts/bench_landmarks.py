@@ -7,7 +7,8 @@
 
 Usage:
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench                  # the cpu preset
-    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + temporal flow loss
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_video --video    # unmarked video
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + flow loss
     (--steps N, --data DIR, --template NAME, --config YAML, and any extra `genlmk fit` arguments after --)
 
 Prints a table and writes OUT/benchmark.json.
@@ -53,8 +54,9 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench")
     parser.add_argument("--steps", type=int, help="override trainer.max_steps")
     parser.add_argument(
-        "--flow", type=float, default=0.0, help="flow loss weight (trains on the unmarked video)"
+        "--video", action="store_true", help="train on the unmarked video in consecutive pairs, not on frames"
     )
+    parser.add_argument("--flow", type=float, default=0.0, help="flow loss weight (implies --video)")
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
@@ -73,7 +75,7 @@ def main() -> None:
         "--trainer.logger.init_args.save_dir",
         str(out),
     ]
-    if args.flow > 0:
+    if args.video or args.flow > 0:
         weights = yaml.safe_load(Path(args.config).read_text())["model"]["init_args"]["weights"]
         fit += [
             "--data.unmarked",
@@ -111,6 +113,7 @@ def main() -> None:
         "checkpoint": str(checkpoint),
         "train_seconds": train_seconds,
         "flow_weight": args.flow,
+        "unmarked": "video" if args.video or args.flow > 0 else "frames",
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,
     }

@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from genlmk.data.landmark_selection import landmark_columns
 from genlmk.errors import InputDataError, OutputError
 from genlmk.template import Template
 
@@ -165,11 +166,7 @@ def read_coco_keypoints(
         raise InputDataError(f"{path}: landmark file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InputDataError(f"{path}: not a COCO keypoints file with one category ({exc})") from None
-    order = list(names) if names is not None else found
-    missing = [n for n in order if n not in found]
-    if missing:
-        raise InputDataError(f"{path}: landmark {missing[0]!r} is not among the file's keypoints")
-    columns = [found.index(n) for n in order]
+    order, columns = landmark_columns(found, names, path, "the file's keypoints")
     frames = sorted(rows)
     out = np.full((len(frames), len(order), 2), np.nan)
     for i, frame in enumerate(frames):

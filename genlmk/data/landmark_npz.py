@@ -25,6 +25,7 @@ from typing import IO
 
 import numpy as np
 
+from genlmk.data.landmark_selection import landmark_columns
 from genlmk.errors import InputDataError, OutputError
 from genlmk.template import Template
 from genlmk.template.template import dump_template_yaml
@@ -113,10 +114,6 @@ def read_landmark_npz(
         raise InputDataError(f"{path}: landmark file not found") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise InputDataError(f"{path}: not a genlmk landmark archive ({exc})") from None
-    order = list(names) if names is not None else found
-    missing = [n for n in order if n not in found]
-    if missing:
-        raise InputDataError(f"{path}: landmark {missing[0]!r} is not in the archive")
+    order, columns = landmark_columns(found, names, path, "the archive")
     sort = np.argsort(frames, kind="stable")
-    columns = [found.index(n) for n in order]
     return landmarks[sort][:, columns].astype(np.float64), order, [int(f) for f in frames[sort]]
