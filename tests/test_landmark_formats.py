@@ -79,11 +79,14 @@ def test_npz_archive_holds_landmarks_frames_sizes_names_and_the_template(tmp_pat
     assert np.array_equal(landmarks, tracks) and names == list(tiny.names) and frames == list(range(7))
 
 
-def test_an_aborted_writer_leaves_no_file(tmp_path, tiny):
-    outputs = LandmarkOutputs(tmp_path, "landmarks", ("coco", "npz"), tiny)
+def test_an_aborted_writer_keeps_only_the_csv_rows_so_far(tmp_path, tiny):
+    (tmp_path / "landmarks.csv").write_text("earlier")
+    outputs = LandmarkOutputs(tmp_path, "landmarks", ("coco", "npz", "csv"), tiny)
     outputs.write(_tracks(2), np.arange(2), np.tile([64, 48], (2, 1)), ["a", "b"])
     outputs.abort()
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landmarks.csv", "landmarks.partial.csv"]
+    assert (tmp_path / "landmarks.csv").read_text() == "earlier"
+    assert read_landmarks(tmp_path / "landmarks.partial.csv")[2] == [0, 1]
 
 
 def test_every_format_holds_the_same_landmarks(tmp_path, tiny):

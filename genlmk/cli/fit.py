@@ -3,15 +3,36 @@
 Training goes through Lightning's CLI: the YAML names the system (``model.class_path``) and its
 data module (``data.class_path``); any key can be overridden on the command line
 (``--data.marked clips/marked.mp4``, ``--trainer.max_steps 500``), ``--print_config`` shows the
-resolved configuration, ``--ckpt_path last`` resumes.
+resolved configuration.
+
+What genlmk adds to every ``fit``:
+
+- ``--ckpt_path last`` continues the most recent run under the logger's folder, in the same
+  TensorBoard version (see :mod:`genlmk.training.resume`); with no checkpoint there yet it says so
+  and starts a new run, so one command serves both the first start and every restart;
+- a checkpoint given to resume from is checked against the configured model first;
+- checkpoints are written atomically (:class:`~genlmk.training.checkpoint_io.AtomicCheckpointIO`),
+  the global random streams are checkpointed per rank
+  (:class:`~genlmk.training.random_state.RandomStateCallback`), and a non-finite loss or gradient
+  stops training before it reaches the weights or a checkpoint
+  (:class:`~genlmk.training.guards.NonFiniteGuard`);
+- ``--trainer.strategy ddp`` means DDP that tolerates parameters without a gradient in one of
+  the several backward passes of a GAN step (``ddp_find_unused_parameters_true``).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import warnings
+from pathlib import Path
 
-from genlmk.errors import ConfigError, GenlmkError
+from genlmk.errors import CheckpointError, ConfigError, GenlmkError
+
+# the systems step several optimizers or backward passes per batch: DDP must accept parameters
+# that one backward pass does not reach
+_STRATEGY_ALIASES = {"ddp": "ddp_find_unused_parameters_true"}
+_LIGHTNING_SPECIAL_CKPTS = ("last", "best", "hpc", "registry")
 
 
 def _one_line(message: str) -> str:
@@ -23,6 +44,42 @@ def _one_line(message: str) -> str:
         (line for line in lines if specific.search(line)), lines[-1] if lines else "invalid arguments"
     )
     return f"{key}: {detail}" if key and key not in detail else detail
+
+
+def _dotted_keys(data: object, prefix: str = "") -> list[str]:
+    """Every key path of a YAML structure, ``init_args`` levels left out (``model.lr``)."""
+    if not isinstance(data, dict):
+        return []
+    keys = []
+    for key, value in data.items():
+        if key == "init_args":
+            keys += _dotted_keys(value, prefix)
+        else:
+            keys += [f"{prefix}{key}", *_dotted_keys(value, f"{prefix}{key}.")]
+    return keys
+
+
+def _with_config_file(message: str, argv: list[str]) -> str:
+    """Prefix an unknown-option message with the ``--config`` file that holds the option."""
+    import yaml
+
+    found = re.search(r"[Oo]ption '([^']+)'", message)
+    if found is None:
+        return message
+    option = found.group(1).replace(".init_args", "")
+    scope = message.split(":", 1)[0] if re.match(r"[\w.]+: ", message) else ""
+    wanted = f"{scope}.{option}" if scope and not option.startswith(f"{scope}.") else option
+    files = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--config"]
+    files += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--config=")]
+    for file in reversed(files):
+        try:
+            with open(file, encoding="utf-8") as handle:
+                keys = _dotted_keys(yaml.safe_load(handle))
+        except (OSError, yaml.YAMLError):
+            continue
+        if wanted in keys:
+            return f"{file}: {message}"
+    return message
 
 
 def _wrapped_genlmk_error(exc: BaseException) -> GenlmkError | None:
@@ -38,15 +95,122 @@ def _wrapped_genlmk_error(exc: BaseException) -> GenlmkError | None:
     return None
 
 
+def _from_worker(exc: GenlmkError) -> GenlmkError:
+    """A DataLoader worker's error is re-raised as ``Caught X in DataLoader worker ... Original
+    Traceback ...``: keep the original one-line message."""
+    lines = str(exc).strip().splitlines()
+    if len(lines) > 1 and "Original Traceback" in lines[1]:
+        message = lines[-1].split(": ", 1)[-1]
+        return type(exc)(message)
+    return exc
+
+
+def _cli_class():
+    from lightning.pytorch.cli import LightningCLI
+
+    class GenlmkCLI(LightningCLI):
+        """Lightning's CLI with genlmk's resume, checkpoint and guard behaviour (module docstring)."""
+
+        def _parse_ckpt_path(self) -> None:
+            # Lightning's CLI reads the model's hyperparameters from a --ckpt_path file into the
+            # configuration: check that the file is a training checkpoint first, and name it when
+            # its hyperparameters do not fit the configured model
+            from jsonargparse import ArgumentError
+
+            from genlmk.training.resume import read_training_checkpoint
+
+            subcommand = self.config.get("subcommand")
+            path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            if path is None or str(path) in _LIGHTNING_SPECIAL_CKPTS:
+                return
+            read_training_checkpoint(path)
+            try:
+                super()._parse_ckpt_path()
+            except ArgumentError as exc:
+                raise CheckpointError(
+                    f"{path}: its hyperparameters do not fit the configured model ({_one_line(str(exc))})"
+                ) from None
+
+        def before_instantiate_classes(self) -> None:
+            trainer = self.config[self.subcommand]["trainer"]
+            strategy = trainer.get("strategy")
+            if isinstance(strategy, str) and strategy in _STRATEGY_ALIASES:
+                trainer["strategy"] = _STRATEGY_ALIASES[strategy]
+
+        def instantiate_trainer(self, **kwargs):
+            from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+            from genlmk.training.checkpoint_io import AtomicCheckpointIO
+
+            trainer = super().instantiate_trainer(**kwargs)
+            if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
+                trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+            return trainer
+
+        def before_fit(self) -> None:
+            from lightning.pytorch.callbacks import ModelCheckpoint
+            from lightning.pytorch.loggers import TensorBoardLogger
+            from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+            from genlmk.training.resume import (
+                check_resumable,
+                check_writable,
+                find_last_checkpoint,
+                logged_steps,
+                remove_partial_writes,
+                run_version,
+            )
+
+            arguments = self.config_init[self.subcommand]
+            ckpt_path = arguments.get("ckpt_path")
+            logger = self.trainer.logger
+            checkpoints = [c for c in self.trainer.callbacks if isinstance(c, ModelCheckpoint)]
+            for folder in [c.dirpath for c in checkpoints if c.dirpath] + [
+                logger.root_dir if isinstance(logger, TensorBoardLogger) else self.trainer.default_root_dir
+            ]:
+                check_writable(folder)
+            versioned = isinstance(logger, TensorBoardLogger) and not any(c.dirpath for c in checkpoints)
+            if ckpt_path == "last" and versioned:
+                fixed = logger._version  # None: Lightning would pick the next free version_N
+                found = find_last_checkpoint(logger.root_dir, fixed)
+                if found is None:
+                    if rank_zero_only.rank == 0:
+                        print(
+                            f"genlmk: no {Path(logger.root_dir) / '*' / 'checkpoints' / 'last.ckpt'}"
+                            " to resume from: starting a new run",
+                            file=sys.stderr,
+                        )
+                    arguments["ckpt_path"] = None
+                    return
+                checkpoint = check_resumable(found, self.model)
+                if rank_zero_only.rank == 0:
+                    remove_partial_writes(found.parent)
+                # continue the interrupted run's TensorBoard version; hide its events past the checkpoint
+                logger._version = run_version(found)
+                logger._kwargs["purge_step"] = logged_steps(checkpoint)
+                logger._default_hp_metric = False  # the run's placeholder hp_metric is there already
+                arguments["ckpt_path"] = str(found)
+            elif ckpt_path is not None and str(ckpt_path) not in _LIGHTNING_SPECIAL_CKPTS:
+                check_resumable(ckpt_path, self.model)
+
+    return GenlmkCLI
+
+
+def _default_callbacks() -> list:
+    from genlmk.training.guards import NonFiniteGuard
+    from genlmk.training.random_state import RandomStateCallback
+
+    return [RandomStateCallback(), NonFiniteGuard()]
+
+
 def run_fit(argv: list[str]) -> int:
     """Run ``fit`` through Lightning's CLI; ``argv`` starts with ``fit``."""
     from jsonargparse import ArgumentError
     from lightning.pytorch import LightningDataModule, LightningModule
-    from lightning.pytorch.cli import LightningCLI
 
     warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
     try:
-        LightningCLI(
+        _cli_class()(
             LightningModule,
             LightningDataModule,
             subclass_mode_model=True,
@@ -54,9 +218,12 @@ def run_fit(argv: list[str]) -> int:
             args=argv,
             save_config_kwargs={"overwrite": True},
             parser_kwargs={"exit_on_error": False},
+            trainer_defaults={"callbacks": _default_callbacks()},
         )
     except ArgumentError as exc:
-        raise ConfigError(_one_line(str(exc))) from None
+        raise ConfigError(_with_config_file(_one_line(str(exc)), argv)) from None
+    except GenlmkError as exc:
+        raise _from_worker(exc) from None
     except (ValueError, TypeError) as exc:
         cause = _wrapped_genlmk_error(exc)
         if cause is None:

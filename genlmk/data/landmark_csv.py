@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,16 +46,23 @@ def _write_rows(handle, landmarks: np.ndarray, names: Sequence[str], first_frame
 
 
 class LandmarkCsvWriter:
-    """Append landmarks batch by batch (constant memory for long videos)."""
+    """Append landmarks batch by batch (constant memory for long videos).
+
+    Rows go to a hidden file beside ``path`` that :meth:`close` renames to ``path``, so an
+    earlier ``path`` stays as it was until the new one is complete; :meth:`abort` keeps the rows
+    written so far as ``<stem>.partial.csv``.
+    """
 
     def __init__(self, path: str | Path, names: Sequence[str]) -> None:
         self.path = Path(path)
         self.names = list(names)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", newline="")
+            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write landmarks ({exc.strerror or exc})") from None
+        self._partial = Path(partial)
+        self._handle = os.fdopen(fd, "w", newline="")
         csv.writer(self._handle).writerow(COLUMNS)
         self.frames_written = 0
 
@@ -63,7 +72,16 @@ class LandmarkCsvWriter:
         self.frames_written += len(landmarks)
 
     def close(self) -> None:
+        """Finish: the file becomes ``path``."""
+        self._finish(self.path)
+
+    def abort(self) -> None:
+        """Stop after an error: ``path`` is not touched, the rows so far go to ``<stem>.partial.csv``."""
+        self._finish(self.path.with_name(f"{self.path.stem}.partial.csv"))
+
+    def _finish(self, target: Path) -> None:
         self._handle.close()
+        os.replace(self._partial, target)
 
 
 def read_landmark_csv(

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset
 
 from genlmk.data.footage import Footage, find_footage
 from genlmk.data.frames import fit_frame, read_frames, to_tensor
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
+from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
 
 
 def _usable(footage: list[Footage], minimum: int) -> list[tuple[Footage, int]]:
@@ -41,8 +42,10 @@ class MotionTrainDataset(Dataset):
     ``time_flip`` half the time), ``flow`` (2, H, W): pixels from neighbour to driving on the
     neighbour's grid, and ``flow_valid`` (1, H, W) bool.
 
-    Randomness comes from a NumPy generator seeded by ``seed``, the item index and the DataLoader
-    worker's seed (which changes every epoch), never from global state.
+    Items are indexed by ``i`` or by a key ``(epoch, i)``
+    (:class:`~genlmk.training.sampling.ResumableSampler`). Randomness comes from a NumPy generator
+    seeded by ``(seed, epoch, i)``, never from global state, so an item is the same in every
+    worker, rank and resumed run.
     """
 
     def __init__(
@@ -64,23 +67,14 @@ class MotionTrainDataset(Dataset):
         self.flow_pairs = flow_pairs
         self.flow_method = flow_method
         self.seed = seed
-        self._draws = 0
 
     def __len__(self) -> int:
         return len(self.videos) * self.repeats
 
-    def _rng(self, index: int) -> np.random.Generator:
-        info = get_worker_info()
-        if info is not None:
-            stream = info.seed
-        else:
-            self._draws += 1
-            stream = self._draws
-        return np.random.default_rng((self.seed, stream % 2**63, index))
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
+    def __getitem__(self, key: ItemKey) -> dict[str, Tensor]:
+        _, index = split_key(key)
         footage, count = self.videos[index % len(self.videos)]
-        rng = self._rng(index)
+        rng = item_rng(self.seed, key)
         source, driving = (int(i) for i in rng.integers(0, count, size=2))
         indices = [source, driving]
         if self.flow_pairs:
@@ -163,7 +157,9 @@ class MotionDataModule(LightningDataModule):
             flow keypoint loss; costs two OpenCV flow computations per sample).
         flow_method: ``"farneback"`` or ``"dis"``.
         val_pairs_per_video: validation pairs per test video; val_videos: at most this many test videos.
-        seed: seeds the sampling and the augmentation.
+        seed: seeds the order, the sampling and the augmentation (the order of epoch ``e`` depends
+            only on ``(seed, e)``; checkpoints keep the position in it, so a resumed run continues
+            mid-epoch).
     """
 
     def __init__(
@@ -203,6 +199,7 @@ class MotionDataModule(LightningDataModule):
         self.seed = seed
         self.train_set: MotionTrainDataset | None = None
         self.val_set: MotionPairsDataset | None = None
+        self.position = TrainDataPosition()
 
     def setup(self, stage: str | None = None) -> None:
         train_dir, test_dir = self.root / "train", self.root / "test"
@@ -232,18 +229,24 @@ class MotionDataModule(LightningDataModule):
                 MotionPairsDataset(videos, self.frame_size, self.val_pairs_per_video) if videos else None
             )
 
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+    def train_dataloader(self) -> DataLoader:
+        whole_batches = len(self.train_set) >= self.batch_size
+        return self.position.loader(
+            self.train_set, self.trainer, self.batch_size, self.seed, self.num_workers, whole_batches
+        )
+
+    def val_dataloader(self) -> DataLoader | list:
+        if self.val_set is None:
+            return []
         return DataLoader(
-            dataset,
+            self.val_set,
             batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle and len(dataset) >= self.batch_size,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+    def state_dict(self) -> dict[str, int]:
+        return self.position.state_dict(self.trainer)
 
-    def val_dataloader(self) -> DataLoader | list:
-        return self._loader(self.val_set, shuffle=False) if self.val_set is not None else []
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.position.load_state_dict(state_dict)

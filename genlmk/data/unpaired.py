@@ -22,6 +22,7 @@ from genlmk.data.footage import find_footage
 from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.errors import ConfigError, InputDataError
+from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
 
 DEFAULT_AUGMENT = {"rotate": 5.0, "scale": 0.05, "translate": 0.03, "color": 0.15, "noise": 0.02, "blur": 0.1}
 
@@ -92,6 +93,10 @@ class UnpairedFrames(Dataset):
 
     With ``next_index`` (temporal mode) only unmarked frames that have a successor are used, and
     each item also holds that successor as ``unmarked_next``, transformed identically.
+
+    Items are indexed by ``i`` or by a key ``(epoch, i)``
+    (:class:`~genlmk.training.sampling.ResumableSampler`); the augmentation draws from
+    ``(seed, epoch, i)`` only, so an item is the same in every worker, rank and resumed run.
     """
 
     def __init__(
@@ -101,21 +106,25 @@ class UnpairedFrames(Dataset):
         augment: A.Compose | None = None,
         landmarks: np.ndarray | None = None,
         next_index: np.ndarray | None = None,
+        seed: int = 0,
     ) -> None:
         self.unmarked, self.marked, self.augment, self.landmarks = unmarked, marked, augment, landmarks
         self.next_index = next_index
         self.order = np.arange(len(unmarked)) if next_index is None else np.flatnonzero(next_index >= 0)
+        self.seed = seed
 
     def __len__(self) -> int:
         return max(len(self.order), len(self.marked))
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: ItemKey) -> dict[str, torch.Tensor]:
+        _, index = split_key(key)
         k = int(self.order[index % len(self.order)])
         marked = self.marked[index % len(self.marked)]
         pair = {"image": self.unmarked[k]}
         if self.next_index is not None:
             pair["next"] = self.unmarked[self.next_index[k]]
         if self.augment is not None:
+            self.augment.set_random_seed(int(item_rng(self.seed, key).integers(2**31)))
             pair = self.augment(**pair)
             marked = self.augment(image=marked)["image"]
         item = {"unmarked": to_tensor(pair["image"]), "marked": to_tensor(marked)}
@@ -151,7 +160,8 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         temporal: draw consecutive unmarked frames (t, t+1) together, for the optical-flow loss
             (the unmarked source must be video or frame sequences).
         num_workers: DataLoader workers.
-        seed: seed of the shuffling.
+        seed: seed of the shuffling and the augmentation (the order of epoch ``e`` depends only on
+            ``(seed, e)``; checkpoints keep the position in it, so a resumed run continues mid-epoch).
     """
 
     def __init__(
@@ -182,6 +192,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         self.num_workers, self.seed = num_workers, seed
         self.train_set: UnpairedFrames | None = None
         self.val_set: UnpairedFrames | None = None
+        self.position = TrainDataPosition()
 
     def _model_attribute(self, name: str):
         model = self.trainer.lightning_module if self.trainer is not None else None
@@ -219,6 +230,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             augment,
             None if landmarks is None else landmarks[:cut_u],
             following,
+            self.seed,
         )
         if cut_u < len(unmarked) and cut_m < len(marked):
             self.val_set = UnpairedFrames(
@@ -235,16 +247,15 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         return gt * scale[:, None, :]
 
     def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(
-            self.train_set,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=True,
-            num_workers=self.num_workers,
-            generator=generator,
-            persistent_workers=self.num_workers > 0,
+        return self.position.loader(
+            self.train_set, self.trainer, self.batch_size, self.seed, self.num_workers
         )
+
+    def state_dict(self) -> dict[str, int]:
+        return self.position.state_dict(self.trainer)
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.position.load_state_dict(state_dict)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val_set is None:

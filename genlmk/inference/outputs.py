@@ -68,9 +68,8 @@ class LandmarkOutputs:
                 writer.close()
 
     def abort(self) -> None:
-        """Stop after an error: the CSV keeps the rows written so far, the others are dropped."""
-        for writer in (self._coco, self._npz):
+        """Stop after an error: existing files are not touched; the CSV rows written so far are
+        kept as ``<stem>.partial.csv``, the other formats dropped."""
+        for writer in (self._csv, self._coco, self._npz):
             if writer is not None:
                 writer.abort()
-        if self._csv is not None:
-            self._csv.close()

@@ -16,7 +16,9 @@ from tqdm import tqdm
 
 from genlmk.data.boxes import BoxTrack
 from genlmk.data.footage import Footage
+from genlmk.data.images import resize_rgb
 from genlmk.data.video import VideoWriter, probe_video
+from genlmk.errors import OutputError
 from genlmk.inference.outputs import LandmarkOutputs
 from genlmk.inference.smoothing import OneEuroFilter, OneEuroSettings
 from genlmk.inference.streaming import batched_frames
@@ -38,7 +40,8 @@ class PredictOptions:
         batch_size: frames per batch through the network.
         formats: landmark file formats to write (``csv``, ``coco``, ``npz``).
         overlay: write ``overlay.mp4`` (landmarks and lines drawn on the frames; the smoothed
-            landmarks when smoothing is on, and the crop box when there is one).
+            landmarks when smoothing is on, and the crop box when there is one; frames of another
+            size than the first are resized to it).
         crop: one box ``(4,)`` ``x, y, w, h`` for all frames, a box per frame, or None (whole frames).
         smoothing: one-euro filter settings; when given, ``landmarks_smoothed.*`` is written
             next to the model's own ``landmarks.*``.
@@ -87,7 +90,10 @@ def predict_frames(
     Returns:
         The number of frames predicted.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write predictions here ({exc.strerror or exc})") from None
     template = landmarker.template
     file_name = file_name or (lambda frame: f"{name}/{frame:06d}.png")
     description = f"genlmk {template.name} landmarks of {name}"
@@ -100,6 +106,7 @@ def predict_frames(
         )
     video = VideoWriter(out / OVERLAY_NAME, fps=fps) if options.overlay else None
     count = 0
+    overlay_size: tuple[int, int] | None = None
     try:
         disable = None if options.progress is None else not options.progress
         stream = tqdm(frames, total=total, desc=f"predict {name}", unit="frame", disable=disable)
@@ -113,9 +120,12 @@ def predict_frames(
             for writer, points in zip(outputs, results):
                 writer.write(points, numbers, sizes, files)
             if video is not None:
+                overlay_size = overlay_size or (batch.shape[2], batch.shape[1])
                 for index, frame in enumerate(batch):
                     canvas = draw_landmarks(frame, results[-1][index], template)
-                    video.write(canvas if boxes is None else draw_box(canvas, boxes[index]))
+                    canvas = canvas if boxes is None else draw_box(canvas, boxes[index])
+                    # a folder of stills may mix sizes: the video takes the first frame's
+                    video.write(resize_rgb(canvas, overlay_size))
             count += len(batch)
     except BaseException:
         for writer in outputs:

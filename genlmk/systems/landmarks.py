@@ -47,6 +47,8 @@ from genlmk.networks.deformation import build_landmarker
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
 from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
+from genlmk.training.distributed import gather_from_ranks, own_rank_state, rank_seed
+from genlmk.training.guards import check_finite_losses
 
 DEFAULT_WEIGHTS = {
     "gan": 1.0,
@@ -276,8 +278,10 @@ class LandmarkGAN(L.LightningModule):
         optimizer.zero_grad(set_to_none=True)
         with _frozen(self.disc_marked, self.disc_unmarked):
             total, parts, images = self.generator_losses(unmarked, marked, batch.get("unmarked_next"))
+            check_finite_losses(self, parts)
             self.manual_backward(total)
         d_parts = self.discriminator_losses(unmarked, marked, images["fake_marked"], images["fake_unmarked"])
+        check_finite_losses(self, d_parts)
         self.manual_backward(d_parts["disc_marked"] + d_parts["disc_unmarked"])
         optimizer.step()
         scheduler.step()
@@ -295,13 +299,16 @@ class LandmarkGAN(L.LightningModule):
         landmarks = self.landmarker.landmarks(unmarked)
         fake_unmarked = self.generator(marked)
         self.log(
-            "val/chamfer", self._chamfer(self.landmarker.landmarks(fake_unmarked), marked), prog_bar=True
+            "val/chamfer",
+            self._chamfer(self.landmarker.landmarks(fake_unmarked), marked),
+            prog_bar=True,
+            sync_dist=True,  # under DDP each process validates a share
         )
         if "landmarks" in batch:
             gt = batch["landmarks"]
             diagonal = (gt.amax(1) - gt.amin(1)).norm(dim=-1)
             error = (landmarks - gt).norm(dim=-1).mean(dim=1) / diagonal
-            self.log("val/nme", 100.0 * error.mean(), prog_bar=True)
+            self.log("val/nme", 100.0 * error.mean(), prog_bar=True, sync_dist=True)
         if batch_idx == 0:
             fake_marked = self.renderer(unmarked, landmarks).images
             rec_marked = self.renderer(fake_unmarked, self.landmarker.landmarks(fake_unmarked)).images
@@ -334,17 +341,24 @@ class LandmarkGAN(L.LightningModule):
 
         return [optimizer], [torch.optim.lr_scheduler.LambdaLR(optimizer, factor)]
 
+    def setup(self, stage: str) -> None:
+        # under DDP each rank keeps its own pools; their random choices differ per rank too
+        if stage == "fit" and self.global_rank > 0:
+            for pool, seed in ((self.pool_marked, 1), (self.pool_unmarked, 2)):
+                pool.generator.manual_seed(rank_seed(seed, self.global_rank))
+
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[KIND_KEY] = "landmarks"
         checkpoint[TEMPLATE_KEY] = self.hparams["template"]
-        checkpoint[POOLS_KEY] = {
-            "marked": self.pool_marked.state_dict(),
-            "unmarked": self.pool_unmarked.state_dict(),
-        }
+        pools = {"marked": self.pool_marked.state_dict(), "unmarked": self.pool_unmarked.state_dict()}
+        ranks = gather_from_ranks(self._trainer, pools)  # every rank's pools (rank 0 writes the file)
+        checkpoint[POOLS_KEY] = {**ranks[0], "ranks": ranks} if len(ranks) > 1 else pools
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         pools = checkpoint.get(POOLS_KEY)
+        if pools and "ranks" in pools:
+            pools = own_rank_state(self._trainer, pools["ranks"], "image pools")
         if pools:
             self.pool_marked.load_state_dict(pools["marked"], self.device)
             self.pool_unmarked.load_state_dict(pools["unmarked"], self.device)

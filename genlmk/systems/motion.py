@@ -29,7 +29,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 
 from genlmk.checkpoints import FRAME_SIZE_KEY, KIND_KEY
-from genlmk.errors import ConfigError, NonFiniteLossError
+from genlmk.errors import ConfigError
 from genlmk.geometry.coordinates import normalized_to_pixels
 from genlmk.geometry.filters import image_pyramid
 from genlmk.geometry.keypoints import Keypoints
@@ -39,6 +39,7 @@ from genlmk.losses.equivariance import equivariance_jacobian_loss, equivariance_
 from genlmk.losses.flow_keypoints import flow_heatmap_loss
 from genlmk.losses.perceptual import VGG19Features, pyramid_perceptual_loss
 from genlmk.networks.fomm import VOX_256, build_fomm
+from genlmk.training.guards import check_finite_losses
 from genlmk.visualization import draw_keypoints
 
 #: the reference's vox-256 loss weights, plus the flow keypoint loss (off)
@@ -236,12 +237,6 @@ class MotionTransferSystem(LightningModule):
         schedulers = [torch.optim.lr_scheduler.MultiStepLR(o, milestones, gamma=0.1) for o in optimizers]
         return optimizers, schedulers
 
-    @staticmethod
-    def _check_finite(total: Tensor, losses: Mapping[str, Tensor], step: int) -> None:
-        if not torch.isfinite(total):
-            values = ", ".join(f"{k}={float(v):.4g}" for k, v in losses.items())
-            raise NonFiniteLossError(f"non-finite loss at step {step}: {values}")
-
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         optimizers = self.optimizers()
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
@@ -249,8 +244,8 @@ class MotionTransferSystem(LightningModule):
         if self.use_gan:
             self.toggle_optimizer(generator_opt)
         losses, out = self.generator_losses(batch)
+        check_finite_losses(self, losses)
         total = sum(losses.values())
-        self._check_finite(total, losses, self.global_step)
         generator_opt.zero_grad()
         self.manual_backward(total)
         generator_opt.step()
@@ -261,7 +256,7 @@ class MotionTransferSystem(LightningModule):
             losses["discriminator_gan"] = self.discriminator_loss(
                 batch["driving"], out["fake"], out["kp_driving"]
             )
-            self._check_finite(losses["discriminator_gan"], losses, self.global_step)
+            check_finite_losses(self, {"discriminator_gan": losses["discriminator_gan"]})
             discriminator_opt.zero_grad()
             self.manual_backward(losses["discriminator_gan"])
             discriminator_opt.step()
@@ -286,8 +281,10 @@ class MotionTransferSystem(LightningModule):
         kp_source, kp_driving = self.kp_detector(source), self.kp_detector(driving)
         generated = self.generator(source, kp_source, kp_driving)
         size = driving.shape[0]
-        self.log("val/l1", (generated.prediction - driving).abs().mean(), batch_size=size, prog_bar=True)
-        self.log("val/l1_copy_source", (source - driving).abs().mean(), batch_size=size)
+        # sync_dist: under DDP each process validates a share
+        l1 = (generated.prediction - driving).abs().mean()
+        self.log("val/l1", l1, batch_size=size, prog_bar=True, sync_dist=True)
+        self.log("val/l1_copy_source", (source - driving).abs().mean(), batch_size=size, sync_dist=True)
         if batch_idx == 0:
             out = {"kp_source": kp_source, "kp_driving": kp_driving, "generated": generated}
             self._log_pairs("val/pairs", source, driving, out)
