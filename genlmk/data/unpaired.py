@@ -51,36 +51,18 @@ def load_frames(
     return np.stack(frames), sizes, np.array(footage_ids)
 
 
-class FrameAugmentation:
-    """Augments one frame, or a frame and its successor passed as ``next=``.
+def build_augmentation(options: dict[str, float] | bool | None) -> A.Compose | None:
+    """The albumentations pipeline from the ``augment`` options (``False``/``None`` disables).
 
-    The scene transforms (geometry, colour, blur) are drawn once per call, so a pair stays aligned
-    and the motion between its frames stays the footage's own; the sensor noise is drawn for each
-    frame, as a camera's is, so the flow loss also asks for landmarks that ignore the noise.
+    A second image passed as ``next=`` gets exactly the same transform (frame pairs stay aligned).
     """
-
-    def __init__(self, scene: A.Compose, sensor: A.Compose) -> None:
-        self.scene, self.sensor = scene, sensor
-
-    def set_random_seed(self, seed: int) -> None:
-        self.scene.set_random_seed(seed)
-        self.sensor.set_random_seed(seed + 1)
-
-    def __call__(self, **frames: np.ndarray) -> dict[str, np.ndarray]:
-        """``image=`` (H, W, 3) uint8 and optionally ``next=``; returns the same keys."""
-        moved = self.scene(**frames)
-        return {name: self.sensor(image=moved[name])["image"] for name in frames}
-
-
-def build_augmentation(options: dict[str, float] | bool | None) -> FrameAugmentation | None:
-    """The augmentation from the ``augment`` options (``False``/``None`` disables)."""
     if not options:
         return None
     unknown = set(options if isinstance(options, dict) else {}) - set(DEFAULT_AUGMENT)
     if unknown:
         raise ConfigError(f"unknown augment options {sorted(unknown)} (known: {sorted(DEFAULT_AUGMENT)})")
     o = {**DEFAULT_AUGMENT, **(options if isinstance(options, dict) else {})}
-    scene = A.Compose(
+    return A.Compose(
         [
             A.Affine(
                 scale=(1 - o["scale"], 1 + o["scale"]),
@@ -92,11 +74,11 @@ def build_augmentation(options: dict[str, float] | bool | None) -> FrameAugmenta
             A.ColorJitter(
                 brightness=o["color"], contrast=o["color"], saturation=o["color"] / 2, hue=0.0, p=0.7
             ),
+            A.GaussNoise(std_range=(0.0, o["noise"]), p=0.5),
             A.GaussianBlur(blur_limit=(3, 3), p=o["blur"]),
         ],
         additional_targets={"next": "image"},
     )
-    return FrameAugmentation(scene, A.Compose([A.GaussNoise(std_range=(0.0, o["noise"]), p=0.5)]))
 
 
 def to_tensor(frame: np.ndarray) -> torch.Tensor:
@@ -110,8 +92,7 @@ class UnpairedFrames(Dataset):
     frame's ground-truth landmarks when given.
 
     With ``next_index`` (temporal mode) only unmarked frames that have a successor are used, and
-    each item also holds that successor as ``unmarked_next``, under the same scene transform
-    (its own sensor noise, see :class:`FrameAugmentation`).
+    each item also holds that successor as ``unmarked_next``, transformed identically.
 
     Items are indexed by ``i`` or by a key ``(epoch, i)``
     (:class:`~genlmk.training.sampling.ResumableSampler`); the augmentation draws from
@@ -122,7 +103,7 @@ class UnpairedFrames(Dataset):
         self,
         unmarked: np.ndarray,
         marked: np.ndarray,
-        augment: FrameAugmentation | None = None,
+        augment: A.Compose | None = None,
         landmarks: np.ndarray | None = None,
         next_index: np.ndarray | None = None,
         seed: int = 0,
