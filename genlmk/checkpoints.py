@@ -10,14 +10,13 @@ A genlmk checkpoint is a Lightning checkpoint (a dict) with two extra keys:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genlmk.errors import CheckpointError, OutputError
+from genlmk.atomic_files import atomic_write
+from genlmk.errors import CheckpointError
 
 KIND_KEY = "genlmk_kind"
 TEMPLATE_KEY = "genlmk_template"
@@ -30,21 +29,8 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
 
     A reader (or a crash at any moment) sees either the old complete file or the new one.
     """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write checkpoint ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "checkpoint") as handle:
+        torch.save(obj, handle)
 
 
 def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:

@@ -20,7 +20,6 @@ memory stays constant whatever the video length, and appears complete only on ``
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -29,8 +28,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from genlmk.atomic_files import atomic_write
 from genlmk.data.landmark_selection import landmark_columns
-from genlmk.errors import InputDataError, OutputError
+from genlmk.errors import InputDataError
 from genlmk.template import Template
 
 #: COCO keypoint coordinate = genlmk coordinate + this
@@ -114,12 +114,7 @@ class CocoKeypointsWriter:
             "categories": [coco_category(self.template)],
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write COCO keypoints ({exc.strerror or exc})") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
+            with atomic_write(self.path, "COCO keypoints", "w", encoding="utf-8") as out:
                 out.write(json.dumps(head)[:-1])  # leave the object open
                 for key, part in zip(("images", "annotations"), self._parts):
                     out.write(f', "{key}": [')
@@ -127,10 +122,6 @@ class CocoKeypointsWriter:
                     shutil.copyfileobj(part, out)
                     out.write("]")
                 out.write("}\n")
-            os.replace(partial, self.path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
         finally:
             self.abort()
 

@@ -15,7 +15,6 @@ complete only then.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import zipfile
@@ -25,8 +24,9 @@ from typing import IO
 
 import numpy as np
 
+from genlmk.atomic_files import atomic_write
 from genlmk.data.landmark_selection import landmark_columns
-from genlmk.errors import InputDataError, OutputError
+from genlmk.errors import InputDataError
 from genlmk.template import Template
 from genlmk.template.template import dump_template_yaml
 
@@ -58,12 +58,10 @@ class LandmarkNpzWriter:
             "sizes": (count, 2),
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write landmarks ({exc.strerror or exc})") from None
-        try:
-            with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            with (
+                atomic_write(self.path, "landmarks") as handle,
+                zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
+            ):
                 for name, dtype in _STREAMED.items():
                     with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                         header = {
@@ -81,10 +79,6 @@ class LandmarkNpzWriter:
                 for name, array in fixed.items():
                     with archive.open(f"{name}.npy", "w") as member:
                         np.lib.format.write_array(member, array, allow_pickle=False)
-            os.replace(partial, self.path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
         finally:
             self.abort()
 

@@ -1,0 +1,45 @@
+"""Writing a file so that readers (and crashes) see either the old complete file or the new one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from genlmk.errors import OutputError
+
+
+@contextmanager
+def atomic_write(path: str | Path, what: str, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on a clean exit flush it to disk and rename it over
+    ``path``, on an error remove it (``path`` is never touched then).
+
+    The temporary file is named ``.<name>.<random>.tmp`` in the same folder (the rename must not
+    cross file systems).
+
+    Args:
+        path: the file to write.
+        what: what is written, for the error message (``"checkpoint"``).
+        mode: ``"wb"`` or ``"w"``; ``open_args``: passed to :func:`open` (``encoding=...``).
+
+    Raises:
+        OutputError: the folder cannot be made or written: ``<path>: cannot write <what> (...)``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, mode, **open_args) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
