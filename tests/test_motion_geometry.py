@@ -108,11 +108,11 @@ def test_warped_image_shows_the_original_at_the_warped_points():
 # ----------------------------------------------------------------------------------------------- flow
 
 
-@pytest.mark.parametrize("method", ["farneback", "dis"])
-def test_dense_flow_recovers_a_known_shift_in_pixels(method):
+@pytest.mark.parametrize(("method", "window"), [("farneback", 15), ("farneback", 31), ("dis", 15)])
+def test_dense_flow_recovers_a_known_shift_in_pixels(method, window):
     big = _texture(96, 96)
     a, b = big[..., 16:80, 16:80], big[..., 14:78, 19:83]  # content moves 3 px left and 2 px down
-    flow = dense_flow(a, b, method)
+    flow = dense_flow(a, b, method, window)
     assert flow.shape == (1, 2, 64, 64) and flow.dtype == torch.float32
     interior = flow[..., 12:-12, 12:-12]
     assert interior[:, 0].median().item() == pytest.approx(-3.0, abs=0.3)
@@ -141,3 +141,16 @@ def test_dense_flow_rejects_bad_arguments():
         dense_flow(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), "raft")
     with pytest.raises(ValueError, match=r"same shape, got \(1, 3, 8, 8\) and \(1, 3, 8, 9\)"):
         dense_flow(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9))
+    with pytest.raises(ValueError, match="window must be at least 3 pixels, got 1"):
+        dense_flow(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), window=1)
+
+
+def test_farneback_window_sets_how_far_the_flow_is_averaged():
+    # a shear: each row moves by a different amount, so averaging over more rows changes the flow
+    big = _texture(96, 96, seed=3)
+    a = big[..., 16:80, 16:80]
+    shear = torch.tensor([[[1.0, 0.08, 0.0], [0.0, 1.0, 0.0]]])
+    grid = torch.nn.functional.affine_grid(shear, a.shape, align_corners=False)
+    b = torch.nn.functional.grid_sample(a, grid, align_corners=False, padding_mode="border")
+    narrow, wide = dense_flow(a, b, window=9), dense_flow(a, b, window=31)
+    assert (narrow - wide)[..., 16:-16, 16:-16].abs().mean() > 0.01

@@ -90,3 +90,29 @@ def test_flow_term_enters_the_system_losses_when_weighted():
     assert parts["flow"].item() == pytest.approx(0.0, abs=1e-6)  # same frame twice: nothing moves
     _, without, _ = model.generator_losses(frames, torch.rand(2, 3, 64, 64))
     assert "flow" not in without
+
+
+def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(monkeypatch):
+    import genlmk.systems.landmarks as landmarks_module
+
+    calls = []
+
+    def recording_flow(frames_a, frames_b, method, window):
+        calls.append((method, window))
+        return torch.zeros(frames_a.shape[0], 2, *frames_a.shape[-2:])
+
+    monkeypatch.setattr(landmarks_module, "dense_flow", recording_flow)
+    model = landmarks_module.LandmarkGAN(
+        template="face",
+        image_size=(64, 64),
+        weights={"flow": 1.0},
+        flow_method="dis",
+        flow_window=31,
+        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
+        generator={"ngf": 4, "blocks": 1},
+        discriminator={"ndf": 4, "layers": 2},
+    )
+    frames = torch.rand(2, 3, 64, 64)
+    model.generator_losses(frames, torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
+    assert calls == [("dis", 31), ("dis", 31)]  # forward and backward flow
+    assert model.hparams.flow_window == 31  # kept in the checkpoint's hyperparameters

@@ -32,24 +32,29 @@ def _to_gray_u8(frames: Tensor) -> np.ndarray:
     return (frames[:, 0] * 255.0).round().to(torch.uint8).cpu().numpy()
 
 
-def dense_flow(frames_a: Tensor, frames_b: Tensor, method: str = "farneback") -> Tensor:
+def dense_flow(frames_a: Tensor, frames_b: Tensor, method: str = "farneback", window: int = 15) -> Tensor:
     """Dense optical flow from ``frames_a`` to ``frames_b`` (see the module docstring).
 
     Args:
         frames_a, frames_b: (B, 3, H, W) RGB or (B, 1, H, W) gray, floats in [0, 1].
         method: ``"farneback"`` (Farneback's polynomial expansion) or ``"dis"`` (dense inverse
             search, medium preset); both classical OpenCV algorithms without learned weights.
+        window: Farneback's averaging window, pixels (DIS has none and ignores it). A larger window
+            gives smoother flow that is more accurate on near-rigid motion and blurs motion
+            boundaries more.
 
     Returns:
         (B, 2, H, W) float32 pixels on ``frames_a``'s grid, on ``frames_a``'s device. No gradient.
 
     Raises:
-        ValueError: unknown method, or the two batches differ in shape.
+        ValueError: unknown method, a window under 3 pixels, or the two batches differ in shape.
     """
     import cv2
 
     if method not in FLOW_METHODS:
         raise ValueError(f"unknown optical flow method {method!r}; expected one of {FLOW_METHODS}")
+    if window < 3:
+        raise ValueError(f"the Farneback flow window must be at least 3 pixels, got {window}")
     if frames_a.shape != frames_b.shape or frames_a.ndim != 4 or frames_a.shape[1] not in (1, 3):
         raise ValueError(
             "dense_flow needs two (B, 1|3, H, W) batches of the same shape, got "
@@ -62,7 +67,7 @@ def dense_flow(frames_a: Tensor, frames_b: Tensor, method: str = "farneback") ->
         if dis is not None:
             flow = dis.calc(a, b, None)
         else:
-            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, window, 3, 5, 1.2, 0)
         flows.append(flow)
     stacked = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous()
     return stacked.to(device=frames_a.device, dtype=torch.float32)

@@ -111,6 +111,7 @@ class LandmarkGAN(L.LightningModule):
         weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``,
             ``paint_free``, ``flow``).
         flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
+        flow_window: Farneback's averaging window, pixels of the model input.
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -140,6 +141,7 @@ class LandmarkGAN(L.LightningModule):
         paint_tolerance: float = 0.03,
         paint_samples: int = 512,
         flow_method: str = "farneback",
+        flow_window: int = 15,
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
         init_generator: str | None = None,
@@ -195,9 +197,9 @@ class LandmarkGAN(L.LightningModule):
         return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
 
     def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
-        method = self.hparams.flow_method
-        forward = dense_flow(unmarked, unmarked_next, method)
-        valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method))
+        method, window = self.hparams.flow_method, self.hparams.flow_window
+        forward = dense_flow(unmarked, unmarked_next, method, window)
+        valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method, window))
         return flow_landmark_loss(landmarks, self.landmarker.landmarks(unmarked_next), forward, valid)
 
     def generator_losses(
