@@ -116,3 +116,19 @@ def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(monke
     model.generator_losses(frames, torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
     assert calls == [("dis", 31), ("dis", 31)]  # forward and backward flow
     assert model.hparams.flow_window == 31  # kept in the checkpoint's hyperparameters
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"flow_method": "raft"}, r"model\.flow_method: expected one of \('farneback', 'dis'\), got 'raft'"),
+        ({"flow_window": 1}, r"model\.flow_window must be at least 3 pixels, got 1"),
+    ],
+    ids=["unknown_method", "window_too_small"],
+)
+def test_bad_flow_settings_are_refused_when_the_model_is_built(option, message):
+    from genlmk.errors import ConfigError
+    from genlmk.systems.landmarks import LandmarkGAN
+
+    with pytest.raises(ConfigError, match=message):
+        LandmarkGAN(template="face", image_size=(64, 64), **option)

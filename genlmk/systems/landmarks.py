@@ -33,7 +33,7 @@ from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.errors import ConfigError
-from genlmk.geometry.flow import dense_flow, flow_consistency_mask
+from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
 from genlmk.losses import (
     chamfer_to_paint,
     flow_landmark_loss,
@@ -157,6 +157,11 @@ class LandmarkGAN(L.LightningModule):
         self.hparams["template"] = authored.to_dict()
         self.hparams["image_size"] = list(image_size)
         self.loss_weights = _merge(DEFAULT_WEIGHTS, weights, "loss weights")
+        # checked here, not at the first flow computation, so a bad setting stops the run before it starts
+        if flow_method not in FLOW_METHODS:
+            raise ConfigError(f"model.flow_method: expected one of {FLOW_METHODS}, got {flow_method!r}")
+        if flow_window < 3:
+            raise ConfigError(f"model.flow_window must be at least 3 pixels, got {flow_window}")
 
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
         self.landmarker = build_landmarker(landmarker or {}, points, image_size)
