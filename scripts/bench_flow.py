@@ -26,6 +26,13 @@ from genlmk.losses.temporal import sample_at
 from genlmk.metrics.landmarks import box_diagonal
 
 
+def rms_percent(displacement: np.ndarray, gt: np.ndarray) -> float:
+    """RMS length of per-transition displacements (F-1, N, 2), percent of the box diagonal of ``gt``
+    (F, N, 2), averaged over the two frames of each transition as in the flicker metric."""
+    size = 0.5 * (box_diagonal(gt[1:]) + box_diagonal(gt[:-1]))
+    return float(100 * np.sqrt(np.mean(np.sum(displacement**2, axis=-1).mean(axis=1) / size**2)))
+
+
 def flow_error_percent(frames: torch.Tensor, gt: np.ndarray, method: str, window: int) -> float:
     """frames: (F, 3, H, W) in [0, 1]; gt: (F, N, 2) pixels. RMS error in percent of the box diagonal."""
     points = torch.as_tensor(gt, dtype=torch.float32)
@@ -34,9 +41,7 @@ def flow_error_percent(frames: torch.Tensor, gt: np.ndarray, method: str, window
         stop = min(start + 32, len(frames) - 1)
         flow = dense_flow(frames[start:stop], frames[start + 1 : stop + 1], method, window)
         moved.append(points[start:stop] + sample_at(flow, points[start:stop]))
-    error = torch.cat(moved).numpy() - gt[1:]
-    size = 0.5 * (box_diagonal(gt[1:]) + box_diagonal(gt[:-1]))
-    return float(100 * np.sqrt(np.mean(np.sum(error**2, axis=-1).mean(axis=1) / size**2)))
+    return rms_percent(torch.cat(moved).numpy() - gt[1:], gt)
 
 
 def main() -> None:
@@ -50,8 +55,7 @@ def main() -> None:
     frames = torch.from_numpy(read_video(video)).permute(0, 3, 1, 2).float().div(255.0)
     if len(frames) != len(gt):
         raise SystemExit(f"{video}: {len(frames)} frames but {len(gt)} in its ground truth")
-    size = 0.5 * (box_diagonal(gt[1:]) + box_diagonal(gt[:-1]))
-    motion = 100 * np.sqrt(np.mean(np.sum((gt[1:] - gt[:-1]) ** 2, axis=-1).mean(axis=1) / size**2))
+    motion = rms_percent(gt[1:] - gt[:-1], gt)
     print(f"{video}: {len(frames)} frames, ground-truth motion {motion:.3f} % per frame (RMS)")
     print(f"{'method':10s} {'window':>6s} {'flow error %':>13s}")
     for window in args.windows:
