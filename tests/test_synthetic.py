@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from genlmk.cli.main import main
 from genlmk.data.footage import find_footage
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, write_synthetic_dataset
@@ -97,3 +98,19 @@ def test_same_seed_same_frames(face_template):
     image_a, _ = a.render(a.random_pose(ra, MotionRange()), ra, marked=True)
     image_b, _ = b.render(b.random_pose(rb, MotionRange()), rb, marked=True)
     assert np.array_equal(image_a, image_b)
+
+
+def test_longer_training_video_extends_the_footage_and_leaves_the_other_sets_unchanged(tmp_path):
+    small = ["--template", "hand", "--size", "48", "--train", "3", "--test", "2", "--clip-frames", "3"]
+    assert main(["synth", *small, "--out", str(tmp_path / "default")]) == 0
+    assert main(["synth", *small, "--train-video", "7", "--out", str(tmp_path / "long")]) == 0
+    for name in ("train_marked", "train_unmarked", "test", "clip_smooth", "clip_static"):
+        default, _, _ = read_landmark_csv(tmp_path / "default" / f"{name}_gt.csv")
+        long, _, _ = read_landmark_csv(tmp_path / "long" / f"{name}_gt.csv")
+        assert np.array_equal(default, long), name
+    default, _, _ = read_landmark_csv(tmp_path / "default" / "train_unmarked_video_gt.csv")
+    long, _, _ = read_landmark_csv(tmp_path / "long" / "train_unmarked_video_gt.csv")
+    assert default.shape[0] == 3 and long.shape[0] == 7
+    assert np.array_equal(long[:3], default)  # the same trajectory, followed for longer
+    [footage] = find_footage(tmp_path / "long" / "train_unmarked_video.mp4")
+    assert len(footage) == 7

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", type=int, default=defaults.size, help="frame size in pixels (square)")
     parser.add_argument("--train", type=int, default=defaults.train_marked, help="frames per training set")
     parser.add_argument("--test", type=int, default=defaults.test, help="held-out test frames")
+    parser.add_argument(
+        "--train-video", type=int, help="frames of the unmarked training video (default: --train)"
+    )
     parser.add_argument("--clip-frames", type=int, default=defaults.clip_frames, help="frames per clip")
     parser.add_argument(
         "--rotation", type=float, default=defaults.motion.rotation_deg, help="max rotation, deg"
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         train_marked=args.train,
         train_unmarked=args.train,
         test=args.test,
+        train_video=args.train_video,
         clip_frames=args.clip_frames,
         noise=args.noise,
         seed=args.seed,

@@ -56,6 +56,8 @@ class SynthConfig:
     Attributes:
         size: frame width and height in pixels (the template is rescaled to it).
         train_marked, train_unmarked, test: frame counts of the three image folders.
+        train_video: frames of the unmarked training video (default: ``train_unmarked``). It is
+            drawn last, so its length leaves the frames and the clips before it unchanged.
         clip_frames: length of the smooth-motion and static clips.
         fps: clip frame rate.
         noise: sensor noise standard deviation, fraction of the 0-255 range.
@@ -67,6 +69,7 @@ class SynthConfig:
     train_marked: int = 500
     train_unmarked: int = 500
     test: int = 100
+    train_video: int | None = None
     clip_frames: int = 120
     fps: float = 25.0
     noise: float = 0.02
@@ -261,7 +264,7 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
     - ``clip_smooth.mp4``, ``clip_static.mp4``: unmarked clips (smooth motion; a still subject
       with only lighting noise changing);
     - ``train_unmarked_video.mp4``: unmarked training footage as one smooth-motion video of
-      ``train_unmarked`` frames (consecutive frames, for the temporal flow loss);
+      ``train_video`` frames (consecutive frames, for the temporal flow loss);
     - ``<set>_gt.csv`` beside each (``frame,name,x,y``, pixels of its frames);
     - ``template.yaml`` (the template at frame size) and ``synth.json`` (this config).
 
@@ -294,7 +297,7 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
     clips = (
         ("clip_smooth", config.clip_frames, True),
         ("clip_static", config.clip_frames, False),
-        ("train_unmarked_video", config.train_unmarked, True),
+        ("train_unmarked_video", config.train_video or config.train_unmarked, True),
     )
     for clip, count, moving in clips:
         frames, truth = [], []
