@@ -101,11 +101,13 @@ def main() -> None:
         untrained = evaluate_landmark_files(untrained_predictions(data, name, out), data / f"{name}_gt.csv")
         # flicker needs consecutive frames: the clips, not the independent test frames
         flick = trained["flicker_percent"] if source.endswith(".mp4") else float("nan")
+        gain = trained["motion_gain"] if source.endswith(".mp4") else float("nan")
         rows.append(
             {
                 "set": name,
                 "nme": trained["nme_percent"],
                 "flicker": flick,
+                "motion_gain": gain,
                 "untrained_nme": untrained["nme_percent"],
             }
         )
@@ -119,11 +121,11 @@ def main() -> None:
     }
     (out / "benchmark.json").write_text(json.dumps(summary, indent=2))
     print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
-    print(f"{'set':12s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s}")
+    print(f"{'set':12s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s} {'gain':>6s}")
     for row in rows:
         print(
             f"{row['set']:12s} {row['nme']:7.3f} {row['untrained_nme']:16.3f} "
-            f"{row['nme'] / row['untrained_nme']:6.3f} {row['flicker']:10.3f}"
+            f"{row['nme'] / row['untrained_nme']:6.3f} {row['flicker']:10.3f} {row['motion_gain']:6.3f}"
         )
 
 

@@ -6,7 +6,7 @@ import pytest
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.evaluation.landmarks import evaluate_landmark_files
-from genlmk.metrics.landmarks import box_diagonal, flicker, nme
+from genlmk.metrics.landmarks import box_diagonal, flicker, motion_gain, nme
 
 GT = np.array([[[0.0, 0.0], [30.0, 0.0], [30.0, 40.0], [0.0, 40.0]]] * 5)  # box diagonal 50
 
@@ -24,6 +24,16 @@ def test_flicker_is_zero_for_a_constant_error_and_known_for_jitter():
     assert flicker(jitter, GT, diag) == pytest.approx(100.0 * 1.0 / 50.0)
 
 
+def test_motion_gain_is_one_when_following_the_motion_and_the_damping_factor_when_lagging():
+    moving = GT + np.arange(5.0)[:, None, None] * np.array([1.5, -0.5])  # the subject drifts
+    assert motion_gain(moving + 3.0, moving) == pytest.approx(1.0)  # constant offset: full motion
+    centre = moving.mean(axis=0, keepdims=True)
+    damped = centre + 0.6 * (moving - centre)  # 60 % of every displacement from the mean pose
+    assert motion_gain(damped, moving) == pytest.approx(0.6)
+    assert motion_gain(damped, moving, np.array([0, 2])) == pytest.approx(0.6)
+    assert np.isnan(motion_gain(GT + 1.0, GT))  # a static subject has no motion to follow
+
+
 def test_metrics_reject_mismatched_shapes():
     with pytest.raises(ValueError, match="both be"):
         nme(GT[:, :3], GT, box_diagonal(GT))
@@ -37,6 +47,7 @@ def test_evaluate_files_known_answer_with_box_and_named_normalisers(tmp_path):
     write_landmark_csv(tmp_path / "pred.csv", GT + np.array([0.0, 2.5]), names)
     result = evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv")
     assert result["nme_percent"] == pytest.approx(5.0) and result["flicker_percent"] == pytest.approx(0.0)
+    assert np.isnan(result["motion_gain"])  # the ground truth does not move
     # eye centres (15, 0) and (15, 40): inter-ocular distance 40
     by_eyes = evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv", "eye_r_*,eye_l_*")
     assert by_eyes["nme_percent"] == pytest.approx(100 * 2.5 / 40)

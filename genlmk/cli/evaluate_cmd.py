@@ -162,6 +162,7 @@ def run_landmarks(args: argparse.Namespace) -> int:
         Column("landmarks", "landmarks"),
         Column("nme_percent", "NME %", ".3f"),
         Column("flicker_percent", "flicker %", ".3f"),
+        Column("motion_gain", "motion gain", ".3f"),
         Column("normalizer", "normalised by"),
     ]
     print(format_table(results, columns))

@@ -10,7 +10,7 @@ import numpy as np
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.landmark_files import read_landmarks
 from genlmk.errors import ConfigError, InputDataError
-from genlmk.metrics.landmarks import box_diagonal, flicker, nme
+from genlmk.metrics.landmarks import box_diagonal, flicker, motion_gain, nme
 
 
 def _group(names: list[str], pattern: str, source: str) -> list[int]:
@@ -42,10 +42,11 @@ def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: st
     :func:`genlmk.data.landmark_files.read_landmarks`) with a ground-truth CSV, frame by frame.
 
     Frames are matched by number; every ground-truth frame and landmark must be predicted.
-    Flicker uses the pairs of consecutive frame numbers.
+    Flicker and motion gain use the pairs of consecutive frame numbers.
 
     Returns:
-        ``{"frames", "landmarks", "nme_percent", "flicker_percent", "normalizer", "pred", "gt"}``.
+        ``{"frames", "landmarks", "nme_percent", "flicker_percent", "motion_gain", "normalizer",
+        "pred", "gt"}`` (flicker and gain NaN without consecutive frames, gain NaN without motion).
     """
     gt, names, gt_frames = read_landmark_csv(gt_path)
     pred, _, pred_frames = read_landmarks(pred_path, names)
@@ -62,8 +63,9 @@ def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: st
     scale, description = normalizer(gt, names, norm, str(gt_path))
     frames = np.array(gt_frames)
     consecutive = np.flatnonzero(np.diff(frames) == 1)
-    flick = float("nan")
+    flick = gain = float("nan")
     if len(consecutive):
+        gain = motion_gain(pred, gt, consecutive)
         pairs = np.stack([consecutive, consecutive + 1], axis=1)
         changes = [flicker(pred[p], gt[p], scale[p]) ** 2 for p in pairs]
         flick = float(np.sqrt(np.mean(changes)))
@@ -75,4 +77,5 @@ def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: st
         "normalizer": description,
         "nme_percent": nme(pred, gt, scale),
         "flicker_percent": flick,
+        "motion_gain": gain,
     }

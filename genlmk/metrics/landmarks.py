@@ -67,3 +67,30 @@ def flicker(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> float:
     size = 0.5 * (normalizer[1:] + normalizer[:-1])
     per_transition = np.nanmean(change**2, axis=1) / size**2
     return float(100.0 * np.sqrt(np.nanmean(per_transition)))
+
+
+def motion_gain(pred: np.ndarray, gt: np.ndarray, starts: np.ndarray | None = None) -> float:
+    """How much of the true frame-to-frame motion the predictions follow.
+
+    The least-squares slope of the predicted motion on the ground truth's,
+    ``sum <dp, dg> / sum ||dg||^2`` with ``dp = pred[t+1] - pred[t]`` and ``dg`` likewise: 1 when
+    landmarks move exactly as the subject does, below 1 when they lag or damp the motion (a cause
+    of flicker on moving footage that a static clip cannot show), above 1 when they overshoot.
+
+    Args:
+        pred, gt: (F, N, 2) pixels; NaN in ``gt`` marks landmarks without ground truth.
+        starts: (T,) frame indices ``t`` whose pair ``(t, t+1)`` is consecutive; default every t.
+
+    Returns:
+        The slope, or NaN where the ground truth does not move.
+    """
+    if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
+        raise ValueError(f"pred and gt must both be (F, N, 2); got {pred.shape} and {gt.shape}")
+    starts = np.arange(len(gt) - 1) if starts is None else np.asarray(starts)
+    moved_pred = pred[starts + 1] - pred[starts]
+    moved_gt = gt[starts + 1] - gt[starts]
+    valid = np.isfinite(moved_gt).all(axis=-1)
+    power = float(np.sum(moved_gt[valid] ** 2))
+    if power == 0.0:
+        return float("nan")
+    return float(np.sum(moved_pred[valid] * moved_gt[valid]) / power)
