@@ -99,9 +99,10 @@ def main() -> None:
         genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / source), "--out", str(out / name))
         trained = evaluate_landmark_files(out / name / "landmarks.csv", data / f"{name}_gt.csv")
         untrained = evaluate_landmark_files(untrained_predictions(data, name, out), data / f"{name}_gt.csv")
-        # flicker needs consecutive frames: the clips, not the independent test frames
-        flick = trained["flicker_percent"] if source.endswith(".mp4") else float("nan")
-        gain = trained["motion_gain"] if source.endswith(".mp4") else float("nan")
+        # flicker and gain need consecutive frames: the clips, not the independent test frames
+        clip = source.endswith(".mp4")
+        flick = trained["flicker_percent"] if clip else float("nan")
+        gain = trained["motion_gain"] if clip else float("nan")
         rows.append(
             {
                 "set": name,

@@ -8,6 +8,7 @@ from genlmk.cli.main import main
 from genlmk.data.footage import find_footage
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, write_synthetic_dataset
+from genlmk.errors import ConfigError
 from genlmk.losses import paint_weights
 from genlmk.rendering import MarkerRenderer
 
@@ -114,3 +115,16 @@ def test_longer_training_video_extends_the_footage_and_leaves_the_other_sets_unc
     assert np.array_equal(long[:3], default)  # the same trajectory, followed for longer
     [footage] = find_footage(tmp_path / "long" / "train_unmarked_video.mp4")
     assert len(footage) == 7
+
+
+def test_frame_counts_under_one_are_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "synth"
+    status = main(["synth", "--template", "hand", "--out", str(out), "--train-video", "0"])
+    error = capsys.readouterr().err.strip()
+    assert (
+        status == 1
+        and error == "genlmk: error: synthetic dataset: train_video must be at least 1 frame, got 0"
+    )
+    assert not out.exists()
+    with pytest.raises(ConfigError, match="test must be at least 1 frame, got -2"):
+        SynthConfig(test=-2)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from genlmk.data.images import write_image
 from genlmk.data.landmark_csv import write_landmark_csv
 from genlmk.data.video import write_video
+from genlmk.errors import ConfigError
 from genlmk.template.template import Template
 
 SUPERSAMPLE = 4
@@ -75,6 +76,13 @@ class SynthConfig:
     noise: float = 0.02
     motion: MotionRange = field(default_factory=MotionRange)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        counts = ("train_marked", "train_unmarked", "test", "clip_frames", "train_video")
+        for name in counts:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"synthetic dataset: {name} must be at least 1 frame, got {value}")
 
 
 @dataclass(frozen=True)
@@ -297,7 +305,7 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
     clips = (
         ("clip_smooth", config.clip_frames, True),
         ("clip_static", config.clip_frames, False),
-        ("train_unmarked_video", config.train_video or config.train_unmarked, True),
+        ("train_unmarked_video", config.train_video or config.train_unmarked, True),  # None: default
     )
     for clip, count, moving in clips:
         frames, truth = [], []

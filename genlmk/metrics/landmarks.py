@@ -24,9 +24,13 @@ def pair_distance(gt: np.ndarray, a: int, b: int) -> np.ndarray:
     return np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
 
 
-def _check(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> None:
+def _check_pair(pred: np.ndarray, gt: np.ndarray) -> None:
     if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
         raise ValueError(f"pred and gt must both be (F, N, 2); got {pred.shape} and {gt.shape}")
+
+
+def _check(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> None:
+    _check_pair(pred, gt)
     if normalizer.shape != (gt.shape[0],):
         raise ValueError(f"normalizer must be ({gt.shape[0]},), got {normalizer.shape}")
     if not np.all(normalizer > 0):
@@ -84,8 +88,7 @@ def motion_gain(pred: np.ndarray, gt: np.ndarray, starts: np.ndarray | None = No
     Returns:
         The slope, or NaN where the ground truth does not move.
     """
-    if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
-        raise ValueError(f"pred and gt must both be (F, N, 2); got {pred.shape} and {gt.shape}")
+    _check_pair(pred, gt)
     starts = np.arange(len(gt) - 1) if starts is None else np.asarray(starts)
     moved_pred = pred[starts + 1] - pred[starts]
     moved_gt = gt[starts + 1] - gt[starts]
