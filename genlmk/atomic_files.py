@@ -12,6 +12,29 @@ from typing import IO, Any
 from genlmk.errors import OutputError
 
 
+def temporary_beside(path: Path, what: str) -> tuple[int, Path]:
+    """Create the hidden temporary file ``.<name>.<random>.tmp`` beside ``path``, open for writing.
+
+    It gets the permissions any new file would (``0o666`` less the umask), not ``mkstemp``'s
+    private ``0o600``: once renamed it is the user's output, readable as their other files are.
+
+    Returns:
+        ``(descriptor, temporary path)``.
+
+    Raises:
+        OutputError: the folder cannot be made or written: ``<path>: cannot write <what> (...)``.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+    umask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, Path(partial)
+
+
 @contextmanager
 def atomic_write(path: str | Path, what: str, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on a clean exit flush it to disk and rename it over
@@ -29,11 +52,7 @@ def atomic_write(path: str | Path, what: str, mode: str = "wb", **open_args: Any
         OutputError: the folder cannot be made or written: ``<path>: cannot write <what> (...)``.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
+    fd, partial = temporary_beside(path, what)
     try:
         with os.fdopen(fd, mode, **open_args) as handle:
             yield handle
@@ -41,5 +60,5 @@ def atomic_write(path: str | Path, what: str, mode: str = "wb", **open_args: Any
             os.fsync(handle.fileno())
         os.replace(partial, path)
     except BaseException:
-        Path(partial).unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise

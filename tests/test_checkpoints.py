@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import os
+import stat
+
+import numpy as np
 import pytest
 import torch
 
+from genlmk.atomic_files import atomic_write
 from genlmk.checkpoints import KIND_KEY, atomic_torch_save, load_checkpoint
+from genlmk.data.landmark_csv import LandmarkCsvWriter
 from genlmk.errors import CheckpointError
 
 
@@ -41,3 +47,21 @@ def test_wrong_kind_missing_and_corrupt_checkpoints_are_clear_errors(tmp_path):
     torch.save([1, 2], tmp_path / "list.ckpt")
     with pytest.raises(CheckpointError, match=r"holds a list, expected a dict"):
         load_checkpoint(tmp_path / "list.ckpt")
+
+
+def test_atomically_written_files_get_the_permissions_of_any_new_file(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        atomic_torch_save({"v": 1}, tmp_path / "a.ckpt")
+        with atomic_write(tmp_path / "b.json", "report", "w") as handle:
+            handle.write("{}")
+        writer = LandmarkCsvWriter(tmp_path / "landmarks.csv", ["p"])
+        writer.write(np.zeros((1, 1, 2)))
+        writer.close()
+        os.umask(0o077)
+        atomic_torch_save({"v": 1}, tmp_path / "private.ckpt")
+    finally:
+        os.umask(previous)
+    for name in ("a.ckpt", "b.json", "landmarks.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+    assert stat.S_IMODE((tmp_path / "private.ckpt").stat().st_mode) == 0o600

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from genlmk.atomic_files import temporary_beside
 from genlmk.errors import InputDataError, OutputError
 
 COLUMNS = ("frame", "name", "x", "y")
@@ -56,12 +56,7 @@ class LandmarkCsvWriter:
     def __init__(self, path: str | Path, names: Sequence[str]) -> None:
         self.path = Path(path)
         self.names = list(names)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write landmarks ({exc.strerror or exc})") from None
-        self._partial = Path(partial)
+        fd, self._partial = temporary_beside(self.path, "landmarks")
         self._handle = os.fdopen(fd, "w", newline="")
         csv.writer(self._handle).writerow(COLUMNS)
         self.frames_written = 0
