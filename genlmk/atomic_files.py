@@ -29,10 +29,22 @@ def temporary_beside(path: Path, what: str) -> tuple[int, Path]:
         fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
-    umask = os.umask(0)  # reading the umask means setting it; put it straight back
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
+    os.fchmod(fd, 0o666 & ~_current_umask())
     return fd, Path(partial)
+
+
+def _current_umask() -> int:
+    """The process umask, read from /proc where it can be (Linux), else by setting and restoring it
+    (which would briefly give files made meanwhile by other threads no mask)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 @contextmanager

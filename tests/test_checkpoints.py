@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from genlmk import atomic_files
 from genlmk.atomic_files import atomic_write
 from genlmk.checkpoints import KIND_KEY, atomic_torch_save, load_checkpoint
 from genlmk.data.landmark_csv import LandmarkCsvWriter
@@ -65,3 +66,20 @@ def test_atomically_written_files_get_the_permissions_of_any_new_file(tmp_path):
     for name in ("a.ckpt", "b.json", "landmarks.csv"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
     assert stat.S_IMODE((tmp_path / "private.ckpt").stat().st_mode) == 0o600
+
+
+def test_umask_is_read_the_same_without_proc(monkeypatch):
+    previous = os.umask(0o027)
+    try:
+        from_proc = atomic_files._current_umask()
+
+        def unreadable(self, *args, **kwargs):
+            raise OSError("no /proc here")
+
+        monkeypatch.setattr(atomic_files.Path, "read_text", unreadable)
+        without_proc = atomic_files._current_umask()
+        after = os.umask(previous)
+    finally:
+        os.umask(previous)
+    assert from_proc == without_proc == 0o027
+    assert after == 0o027  # reading it left it as it was
