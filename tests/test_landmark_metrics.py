@@ -22,6 +22,12 @@ def test_flicker_is_zero_for_a_constant_error_and_known_for_jitter():
     jitter = GT.copy()
     jitter[1::2] += [1.0, 0.0]  # the error alternates 0, 1 px: every change is 1 px
     assert flicker(jitter, GT, diag) == pytest.approx(100.0 * 1.0 / 50.0)
+    jumps_once = GT.copy()
+    jumps_once[3:] += [2.0, 0.0]  # only the transition 2 -> 3 changes the error, by 2 px
+    assert flicker(jumps_once, GT, diag, np.array([0, 1, 3])) == pytest.approx(0.0)
+    assert flicker(jumps_once, GT, diag, np.array([2, 3])) == pytest.approx(
+        100.0 * np.sqrt(2.0**2 / 2) / 50.0
+    )
 
 
 def test_motion_gain_is_one_when_following_the_motion_and_the_damping_factor_when_lagging():

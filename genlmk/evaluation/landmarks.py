@@ -66,9 +66,7 @@ def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: st
     flick = gain = float("nan")
     if len(consecutive):
         gain = motion_gain(pred, gt, consecutive)
-        pairs = np.stack([consecutive, consecutive + 1], axis=1)
-        changes = [flicker(pred[p], gt[p], scale[p]) ** 2 for p in pairs]
-        flick = float(np.sqrt(np.mean(changes)))
+        flick = flicker(pred, gt, scale, consecutive)
     return {
         "pred": str(pred_path),
         "gt": str(gt_path),

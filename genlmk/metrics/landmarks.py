@@ -52,12 +52,20 @@ def nme(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> float:
     return float(100.0 * np.nanmean(np.nanmean(error, axis=1)))
 
 
-def flicker(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> float:
+def _starts(frames: int, starts: np.ndarray | None) -> np.ndarray:
+    """The frame indices ``t`` of the transitions ``t -> t+1`` to use: ``starts``, or every one."""
+    return np.arange(frames - 1) if starts is None else np.asarray(starts)
+
+
+def flicker(
+    pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray, starts: np.ndarray | None = None
+) -> float:
     """Temporal flicker in percent of the subject size.
 
     Args:
-        pred, gt: (F, N, 2) pixels of consecutive frames of one clip (F >= 2).
+        pred, gt: (F, N, 2) pixels of one clip's frames (F >= 2).
         normalizer: (F,) subject size per frame, pixels.
+        starts: (T,) frame indices ``t`` whose pair ``(t, t+1)`` is consecutive; default every t.
 
     Returns:
         ``100 * sqrt(mean_t mean_n ||e_{t+1,n} - e_{t,n}||^2 / s_t^2)`` with ``e = pred - gt``
@@ -66,9 +74,10 @@ def flicker(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray) -> float:
     _check(pred, gt, normalizer)
     if pred.shape[0] < 2:
         raise ValueError("flicker needs at least two frames")
+    starts = _starts(len(gt), starts)
     error = pred - gt
-    change = np.linalg.norm(error[1:] - error[:-1], axis=-1)  # (F-1, N)
-    size = 0.5 * (normalizer[1:] + normalizer[:-1])
+    change = np.linalg.norm(error[starts + 1] - error[starts], axis=-1)  # (T, N)
+    size = 0.5 * (normalizer[starts + 1] + normalizer[starts])
     per_transition = np.nanmean(change**2, axis=1) / size**2
     return float(100.0 * np.sqrt(np.nanmean(per_transition)))
 
@@ -89,7 +98,7 @@ def motion_gain(pred: np.ndarray, gt: np.ndarray, starts: np.ndarray | None = No
         The slope, or NaN where the ground truth does not move.
     """
     _check_pair(pred, gt)
-    starts = np.arange(len(gt) - 1) if starts is None else np.asarray(starts)
+    starts = _starts(len(gt), starts)
     moved_pred = pred[starts + 1] - pred[starts]
     moved_gt = gt[starts + 1] - gt[starts]
     valid = np.isfinite(moved_gt).all(axis=-1)
