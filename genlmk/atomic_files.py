@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ def temporary_beside(path: Path, what: str) -> tuple[int, Path]:
         fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write {what} ({exc.strerror or exc})") from None
-    os.fchmod(fd, 0o666 & ~_current_umask())
+    # a filesystem that refuses chmod (some network and FUSE mounts) still takes the file, private
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o666 & ~_current_umask())
     return fd, Path(partial)
 
 

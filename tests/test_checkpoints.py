@@ -68,6 +68,16 @@ def test_atomically_written_files_get_the_permissions_of_any_new_file(tmp_path):
     assert stat.S_IMODE((tmp_path / "private.ckpt").stat().st_mode) == 0o600
 
 
+def test_a_folder_that_refuses_chmod_still_gets_the_file_and_no_stray_temporary(tmp_path, monkeypatch):
+    def refused(fd, mode):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(atomic_files.os, "fchmod", refused)
+    atomic_torch_save({"v": 2}, tmp_path / "a.ckpt")
+    assert load_checkpoint(tmp_path / "a.ckpt")["v"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt"]
+
+
 def test_umask_is_read_the_same_without_proc(monkeypatch):
     previous = os.umask(0o027)
     try:
