@@ -128,3 +128,25 @@ def test_frame_counts_under_one_are_refused_before_anything_is_written(tmp_path,
     assert not out.exists()
     with pytest.raises(ConfigError, match="test must be at least 1 frame, got -2"):
         SynthConfig(test=-2)
+
+
+def test_render_draws_its_default_lighting_as_random_lighting_does(face_template):
+    subject = SyntheticSubject(face_template, 48, seed=1)
+    pose = subject.random_pose(np.random.default_rng(0), MotionRange())
+    drawn, _ = subject.render(pose, np.random.default_rng(5), marked=False)
+    rng = np.random.default_rng(5)
+    given, _ = subject.render(pose, rng, marked=False, lighting=subject.random_lighting(rng))
+    assert np.array_equal(drawn, given)
+
+
+def test_a_fixed_lighting_without_noise_draws_a_still_pose_the_same_every_time(face_template):
+    subject = SyntheticSubject(face_template, 48, seed=1)
+    pose = subject.random_pose(np.random.default_rng(0), MotionRange())
+    rng = np.random.default_rng(3)
+    lighting = subject.random_lighting(rng)
+    first, _ = subject.render(pose, rng, marked=False, lighting=lighting, noise=False)
+    again, _ = subject.render(pose, rng, marked=False, lighting=lighting, noise=False)
+    noisy, _ = subject.render(pose, rng, marked=False, lighting=lighting)
+    other, _ = subject.render(pose, rng, marked=False)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, noisy) and not np.array_equal(first, other)

@@ -96,6 +96,16 @@ class Pose:
     warp: np.ndarray
 
 
+@dataclass(frozen=True)
+class Lighting:
+    """One frame's photometric change: ``gain`` (3,) per RGB channel, ``gamma``, and the
+    (2,) ``direction`` (x, y) of a linear light ramp across the frame (+-8 % per unit length)."""
+
+    gain: np.ndarray
+    gamma: float
+    direction: np.ndarray
+
+
 class SyntheticSubject:
     """A person-specific synthetic subject for one template, at one frame size.
 
@@ -176,8 +186,23 @@ class SyntheticSubject:
         ]
 
     # --------------------------------------------------------------- drawing
-    def render(self, pose: Pose, rng: np.random.Generator, marked: bool) -> tuple[np.ndarray, np.ndarray]:
+    def render(
+        self,
+        pose: Pose,
+        rng: np.random.Generator,
+        marked: bool,
+        lighting: Lighting | None = None,
+        noise: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw one frame.
+
+        Args:
+            pose: the deformation.
+            rng: draws the paint's variation, the lighting (unless given) and the sensor noise.
+            marked: whether paint strokes run along the lines.
+            lighting: a fixed lighting (e.g. the same for every frame of a clip); default: a new
+                random one (:meth:`random_lighting`) per frame, as in every dataset ``genlmk synth`` writes.
+            noise: whether to add sensor noise.
 
         Returns:
             image: (size, size, 3) uint8 RGB.
@@ -225,7 +250,7 @@ class SyntheticSubject:
                 )
 
         image = cv2.resize(canvas.astype(np.float32), (self.size, self.size), interpolation=cv2.INTER_AREA)
-        return self._photometric(image, rng), landmarks
+        return self._photometric(image, rng, lighting or self.random_lighting(rng), noise), landmarks
 
     def _line_points(self, landmarks: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
         a, b = landmarks[indices[:, 0]], landmarks[indices[:, 1]]
@@ -242,14 +267,23 @@ class SyntheticSubject:
         big = self.size * ss
         return cv2.warpAffine(self.skin_texture, matrix, (big, big), borderMode=cv2.BORDER_REFLECT)
 
-    def _photometric(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    @staticmethod
+    def random_lighting(rng: np.random.Generator) -> Lighting:
+        """A lighting as ``render`` draws one per frame: overall gain 0.85-1.15 with +-5 % per channel,
+        gamma 0.9-1.1, a light ramp in a random direction."""
         gain = rng.uniform(0.85, 1.15) * rng.uniform(0.95, 1.05, size=3)
         gamma = rng.uniform(0.9, 1.1)
+        return Lighting(gain=gain, gamma=gamma, direction=rng.normal(size=2))
+
+    def _photometric(
+        self, image: np.ndarray, rng: np.random.Generator, lighting: Lighting, noise: bool
+    ) -> np.ndarray:
         ramp = np.linspace(-1, 1, self.size)
-        direction = rng.normal(size=2)
+        direction = lighting.direction
         light = 1.0 + 0.08 * (direction[0] * ramp[None, :] + direction[1] * ramp[:, None])
-        image = 255.0 * (np.clip(image * gain * light[..., None], 0, 255) / 255.0) ** gamma
-        image = image + rng.normal(0.0, self.noise * 255.0, size=image.shape)
+        image = 255.0 * (np.clip(image * lighting.gain * light[..., None], 0, 255) / 255.0) ** lighting.gamma
+        if noise:
+            image = image + rng.normal(0.0, self.noise * 255.0, size=image.shape)
         return np.clip(image, 0, 255).round().astype(np.uint8)
 
 

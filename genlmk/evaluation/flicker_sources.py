@@ -1,0 +1,95 @@
+"""Where a landmarker's flicker comes from, on synthetic clips drawn under controlled conditions.
+
+The same poses of a :class:`~genlmk.data.synthetic.SyntheticSubject` are drawn four ways, from
+footage like the benchmark's clips down to motion alone; each step takes one source of
+frame-to-frame change away, so comparing neighbouring conditions shows what each source adds:
+
+- ``encoded``: a new lighting and sensor noise every frame, then the H.264 round trip that
+  ``genlmk synth`` clips go through;
+- ``lighting+noise``: the same frames, not encoded;
+- ``noise``: one lighting for the whole clip, sensor noise every frame;
+- ``motion``: one lighting, no noise: only the subject's motion changes the frames (on a static
+  clip nothing changes, so every deterministic landmarker has zero flicker there).
+
+Flicker is :func:`genlmk.metrics.landmarks.flicker` against the rendered ground truth, in percent
+of the ground-truth box diagonal.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from genlmk.data.synthetic import Lighting, Pose, SyntheticSubject
+from genlmk.data.video import read_video, write_video
+from genlmk.metrics.landmarks import box_diagonal, flicker
+
+CONDITIONS = ("encoded", "lighting+noise", "noise", "motion")
+
+
+class FramePredictor(Protocol):
+    def predict(self, frames: np.ndarray) -> np.ndarray:
+        """(F, H, W, 3) uint8 RGB -> (F, N, 2) pixels of the frames."""
+
+
+def render_clip(
+    subject: SyntheticSubject,
+    poses: Sequence[Pose],
+    rng: np.random.Generator,
+    lighting: Lighting | None = None,
+    noise: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unmarked frames of ``poses``: (F, size, size, 3) uint8 RGB and (F, N, 2) ground-truth pixels.
+
+    ``lighting`` None draws a new one per frame, as ``genlmk synth`` clips do.
+    """
+    drawn = [subject.render(pose, rng, marked=False, lighting=lighting, noise=noise) for pose in poses]
+    frames, truth = zip(*drawn, strict=True)
+    return np.stack(frames), np.stack(truth)
+
+
+def encode_round_trip(frames: np.ndarray, fps: float = 25.0) -> np.ndarray:
+    """``frames`` (F, H, W, 3) uint8 after writing them to an H.264 mp4 and decoding it again."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        write_video(path, frames, fps=fps)
+        return read_video(path)
+
+
+def flicker_by_source(
+    predictors: Mapping[str, FramePredictor],
+    subject: SyntheticSubject,
+    poses: Sequence[Pose],
+    seed: int = 0,
+    fps: float = 25.0,
+) -> dict[str, dict[str, float]]:
+    """Flicker of each predictor on ``poses`` drawn under each of :data:`CONDITIONS`.
+
+    Args:
+        predictors: name -> anything with ``predict`` (e.g. :class:`genlmk.inference.Landmarker`).
+        subject: the synthetic subject (the one the landmarkers were trained on, for a fair test).
+        poses: the clip, e.g. ``subject.clip_poses(rng, MotionRange(), 120, moving)``.
+        seed: seeds the lighting and noise draws, so every call with it sees the same frames.
+        fps: frame rate of the encoded clip.
+
+    Returns:
+        ``{condition: {name: flicker percent}}``.
+    """
+    rng = np.random.default_rng(seed)
+    varying, truth = render_clip(subject, poses, rng)
+    steady = subject.random_lighting(rng)
+    clips = {
+        "encoded": encode_round_trip(varying, fps),
+        "lighting+noise": varying,
+        "noise": render_clip(subject, poses, rng, lighting=steady)[0],
+        "motion": render_clip(subject, poses, rng, lighting=steady, noise=False)[0],
+    }
+    size = box_diagonal(truth)
+    return {
+        condition: {name: flicker(p.predict(frames), truth, size) for name, p in predictors.items()}
+        for condition, frames in clips.items()
+    }

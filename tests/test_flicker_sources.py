@@ -1,0 +1,88 @@
+"""Flicker split by source (lighting, noise, encoding, motion) on synthetic clips, and its script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from landmark_helpers import tiny_landmarks_checkpoint
+
+from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, write_synthetic_dataset
+from genlmk.evaluation.flicker_sources import CONDITIONS, encode_round_trip, flicker_by_source, render_clip
+from genlmk.inference.landmarker import Landmarker
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "flicker_sources.py"
+
+
+@pytest.fixture
+def tiny_landmarker(tmp_path, face_template):
+    return Landmarker.from_checkpoint(tiny_landmarks_checkpoint(tmp_path / "tiny.ckpt", face_template))
+
+
+def test_a_still_clip_flickers_only_through_lighting_noise_and_encoding(tiny_landmarker, face_template):
+    subject = SyntheticSubject(face_template, 32, seed=0)
+    poses = subject.clip_poses(np.random.default_rng(0), MotionRange(), 6, moving=False)
+    figures = flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
+    assert list(figures) == list(CONDITIONS)
+    assert figures["motion"]["tiny"] == 0.0
+    for condition in ("encoded", "lighting+noise", "noise"):
+        assert figures[condition]["tiny"] > 0.0
+    assert figures["encoded"]["tiny"] != figures["lighting+noise"]["tiny"]
+
+
+def test_a_moving_clip_flickers_even_without_lighting_changes_or_noise(tiny_landmarker, face_template):
+    subject = SyntheticSubject(face_template, 32, seed=0)
+    poses = subject.clip_poses(np.random.default_rng(0), MotionRange(), 6, moving=True)
+    figures = flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
+    assert figures["motion"]["tiny"] > 0.0
+    assert figures == flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
+
+
+def test_clips_keep_their_frames_and_ground_truth_through_the_encoding_round_trip(face_template):
+    subject = SyntheticSubject(face_template, 32, seed=0)
+    poses = subject.clip_poses(np.random.default_rng(0), MotionRange(), 4, moving=True)
+    frames, truth = render_clip(subject, poses, np.random.default_rng(2))
+    assert frames.shape == (4, 32, 32, 3) and frames.dtype == np.uint8
+    assert truth.shape == (4, len(subject.template.names), 2)
+    decoded = encode_round_trip(frames)
+    assert decoded.shape == frames.shape
+    # H.264 at the writer's quality changes pixels a little, not the picture
+    difference = np.abs(decoded.astype(int) - frames.astype(int))
+    assert 0 < difference.mean() < 12
+
+
+def _run_script(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+
+
+def test_the_script_prints_and_writes_flicker_per_clip_and_condition(tmp_path, face_template):
+    data = tmp_path / "synth"
+    config = SynthConfig(size=32, train_marked=1, train_unmarked=1, test=1, clip_frames=2, seed=3)
+    write_synthetic_dataset(face_template, data, config)
+    first = tiny_landmarks_checkpoint(tmp_path / "a.ckpt", face_template, seed=0)
+    second = tiny_landmarks_checkpoint(tmp_path / "b.ckpt", face_template, seed=1)
+    out = tmp_path / "sources.json"
+    result = _run_script(
+        "--data", data, "--ckpt", f"a={first}", "--ckpt", f"b={second}", "--frames", 5, "--out", out
+    )
+    assert result.returncode == 0, result.stderr
+    assert "b/a" in result.stdout.splitlines()[0]
+    figures = json.loads(out.read_text())["flicker"]
+    assert set(figures) == {"static", "smooth"}
+    for clip in figures.values():
+        assert list(clip) == list(CONDITIONS) and set(clip["noise"]) == {"a", "b"}
+    assert figures["static"]["motion"] == {"a": 0.0, "b": 0.0}
+    assert figures["smooth"]["motion"]["a"] > 0.0
+
+
+def test_the_script_names_a_folder_that_synth_did_not_write(tmp_path, face_template):
+    checkpoint = tiny_landmarks_checkpoint(tmp_path / "a.ckpt", face_template)
+    result = _run_script("--data", tmp_path, "--ckpt", f"a={checkpoint}")
+    assert result.returncode != 0
+    assert f"{tmp_path / 'synth.json'}: not found" in result.stderr
+    result = _run_script("--data", tmp_path, "--ckpt", str(checkpoint))
+    assert result.returncode == 2 and "expected NAME=CHECKPOINT" in result.stderr
