@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -120,7 +121,10 @@ def main() -> None:
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,
     }
-    (out / "benchmark.json").write_text(json.dumps(summary, indent=2))
+    # strict JSON: a figure a set does not have (flicker of independent frames) is null, not NaN
+    missing = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows]
+    strict = {**summary, "results": missing}
+    (out / "benchmark.json").write_text(json.dumps(strict, indent=2, allow_nan=False))
     print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
     print(f"{'set':12s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s} {'gain':>6s}")
     for row in rows:

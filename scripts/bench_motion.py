@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
+    if args.size < 128:
+        # the detector's hourglass halves a quarter-size frame five times: 128 px is the least it takes
+        raise SystemExit(f"--size must be at least 128 px for the vox-256 networks, got {args.size}")
     torch.set_num_threads(args.threads)
     if args.ckpt:
         model = MotionTransfer.from_checkpoint(args.ckpt)

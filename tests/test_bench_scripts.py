@@ -1,0 +1,95 @@
+"""The benchmark scripts run end to end at toy sizes and print the figures they promise.
+
+They are timed on the development machine; here only that they work (their figures are not
+checked against targets: timings on a test machine mean nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genlmk.data.synthetic import SynthConfig, write_synthetic_dataset
+from genlmk.template import load_template
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _run(script: str, *args) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(SCRIPTS / script), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=SCRIPTS.parent)
+
+
+def _figure(text: str, pattern: str) -> float:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in:\n{text}"
+    return float(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    data = tmp_path_factory.mktemp("bench") / "synth"
+    config = SynthConfig(size=64, train_marked=8, train_unmarked=8, test=2, clip_frames=3, seed=1)
+    write_synthetic_dataset(load_template("face"), data, config)
+    return data
+
+
+def test_bench_flow_prints_the_flow_error_of_each_method(toy_data):
+    result = _run("bench_flow.py", "--video", toy_data / "train_unmarked_video.mp4", "--windows", 15)
+    assert result.returncode == 0, result.stderr
+    assert _figure(result.stdout, r"ground-truth motion ([\d.]+) %") > 0
+    assert _figure(result.stdout, r"farneback\s+15\s+([\d.]+)") > 0
+    assert _figure(result.stdout, r"dis\s+-\s+([\d.]+)") > 0
+
+
+def test_bench_render_compares_the_two_rasterizers():
+    result = _run("bench_render.py", "--batch", 2, "--size", 32, "--repeats", 1, "--threads", 1)
+    assert result.returncode == 0, result.stderr
+    assert _figure(result.stdout, r"splat\s+median\s+([\d.]+) ms") > 0
+    assert _figure(result.stdout, r"pytorch3d / splat: ([\d.]+)x") > 0
+
+
+def test_bench_predict_prints_latency_throughput_and_end_to_end_rate():
+    args = ("--runs", 1, "--frames", 10, "--video-size", 64, "--e2e-runs", 1, "--threads", 1)
+    result = _run("bench_predict.py", *args)
+    assert result.returncode == 0, result.stderr
+    assert _figure(result.stdout, r"network, batch 1\s+([\d.]+) ms") > 0
+    assert _figure(result.stdout, r"network, batch 64\s+(\d+) frames/s") > 0
+    assert _figure(result.stdout, r"genlmk predict, without overlay\s+(\d+) frames/s") > 0
+
+
+def test_bench_motion_times_a_frame_pair_and_refuses_frames_the_networks_cannot_take():
+    result = _run("bench_motion.py", "--size", 128, "--repeats", 1, "--threads", 1)
+    assert result.returncode == 0, result.stderr
+    assert _figure(result.stdout, r"generator: median ([\d.]+) s") > 0
+    too_small = _run("bench_motion.py", "--size", 64, "--repeats", 1)
+    assert too_small.returncode != 0
+    assert "--size must be at least 128 px" in too_small.stderr
+
+
+def test_bench_extract_scores_every_group_of_photos():
+    result = _run("bench_extract.py", "--photos", 1)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^all\s+\d+\s", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_path):
+    out = tmp_path / "bench"
+    fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--trainer.val_check_interval", 2)
+    result = _run(
+        "bench_landmarks.py", "--data", toy_data, "--out", out, "--steps", 2, "--flow", 5, "--", *fit
+    )
+    assert result.returncode == 0, result.stderr
+    # parse_constant sees NaN / Infinity, which strict JSON readers reject
+    summary = json.loads((out / "benchmark.json").read_text(), parse_constant=pytest.fail)
+    assert summary["flow_weight"] == 5.0 and summary["unmarked"] == "video"
+    assert Path(summary["checkpoint"]).is_file()
+    rows = {row["set"]: row for row in summary["results"]}
+    assert set(rows) == {"test", "clip_smooth", "clip_static"}
+    assert rows["test"]["flicker"] is None and rows["clip_smooth"]["flicker"] > 0
+    assert all(row["untrained_nme"] > 0 for row in rows.values())
