@@ -39,7 +39,11 @@ def test_a_moving_clip_flickers_even_without_lighting_changes_or_noise(tiny_land
     poses = subject.clip_poses(np.random.default_rng(0), MotionRange(), 6, moving=True)
     figures = flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
     assert figures["motion"]["tiny"] > 0.0
-    assert figures == flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
+    again = flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
+    for condition in ("lighting+noise", "noise", "motion"):
+        assert again[condition] == figures[condition]
+    # the H.264 encoder's threads may round a few pixels differently from one run to the next
+    assert again["encoded"]["tiny"] == pytest.approx(figures["encoded"]["tiny"], rel=0.02)
 
 
 def test_clips_keep_their_frames_and_ground_truth_through_the_encoding_round_trip(face_template):

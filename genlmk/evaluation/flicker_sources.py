@@ -5,7 +5,8 @@ footage like the benchmark's clips down to motion alone; each step takes one sou
 frame-to-frame change away, so comparing neighbouring conditions shows what each source adds:
 
 - ``encoded``: a new lighting and sensor noise every frame, then the H.264 round trip that
-  ``genlmk synth`` clips go through;
+  ``genlmk synth`` clips go through (the encoder's threads can round a few pixels differently
+  from run to run, so this figure may vary in its third digit; the others repeat exactly);
 - ``lighting+noise``: the same frames, not encoded;
 - ``noise``: one lighting for the whole clip, sensor noise every frame;
 - ``motion``: one lighting, no noise: only the subject's motion changes the frames (on a static
