@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genlmk.atomic_files import atomic_write
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
 from genlmk.errors import GenlmkError
 from genlmk.evaluation.flicker_sources import CONDITIONS, flicker_by_source
@@ -58,12 +59,14 @@ def main() -> None:
     if args.frames < 2:
         raise SystemExit(f"--frames must be at least 2 for flicker, got {args.frames}")
 
-    subject, motion, fps = subject_of(args.data)
+    names = [name for name, _ in args.ckpt]
+    if len(set(names)) < len(names):
+        raise SystemExit(f"--ckpt names must differ, got {names}")
     try:
+        subject, motion, fps = subject_of(args.data)
         predictors = {name: Landmarker.from_checkpoint(path) for name, path in args.ckpt}
     except GenlmkError as exc:
         raise SystemExit(str(exc)) from None
-    names = list(predictors)
     figures = {}
     for clip, moving in (("static", False), ("smooth", True)):
         poses = subject.clip_poses(np.random.default_rng(args.seed), motion, args.frames, moving)
@@ -80,9 +83,11 @@ def main() -> None:
             cells += [f"{row[n] / base:{width}.2f}" if base > 0 else f"{'-':>{width}s}" for n in names[1:]]
             print(f"{clip:7s} {condition:15s}" + "".join(cells))
     if args.out:
-        args.out.write_text(
-            json.dumps({"seed": args.seed, "frames": args.frames, "flicker": figures}, indent=2)
-        )
+        try:
+            with atomic_write(args.out, "flicker figures", "w", encoding="utf-8") as handle:
+                json.dump({"seed": args.seed, "frames": args.frames, "flicker": figures}, handle, indent=2)
+        except GenlmkError as exc:
+            raise SystemExit(str(exc)) from None
 
 
 if __name__ == "__main__":

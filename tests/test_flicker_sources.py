@@ -90,3 +90,15 @@ def test_the_script_names_a_folder_that_synth_did_not_write(tmp_path, face_templ
     assert f"{tmp_path / 'synth.json'}: not found" in result.stderr
     result = _run_script("--data", tmp_path, "--ckpt", str(checkpoint))
     assert result.returncode == 2 and "expected NAME=CHECKPOINT" in result.stderr
+    result = _run_script("--data", tmp_path, "--ckpt", f"a={checkpoint}", "--ckpt", f"a={checkpoint}")
+    assert result.returncode != 0 and "--ckpt names must differ" in result.stderr
+
+
+def test_the_script_names_a_checkpoint_that_is_not_there(tmp_path, face_template):
+    data = tmp_path / "synth"
+    config = SynthConfig(size=32, train_marked=1, train_unmarked=1, test=1, clip_frames=2)
+    write_synthetic_dataset(face_template, data, config)
+    missing = tmp_path / "nowhere.ckpt"
+    result = _run_script("--data", data, "--ckpt", f"a={missing}")
+    assert result.returncode != 0
+    assert str(missing) in result.stderr and "Traceback" not in result.stderr
