@@ -122,8 +122,10 @@ def main() -> None:
         "results": rows,
     }
     # strict JSON: a figure a set does not have (flicker of independent frames) is null, not NaN
-    missing = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows]
-    strict = {**summary, "results": missing}
+    null_for_nan = [
+        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()} for row in rows
+    ]
+    strict = {**summary, "results": null_for_nan}
     (out / "benchmark.json").write_text(json.dumps(strict, indent=2, allow_nan=False))
     print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
     print(f"{'set':12s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s} {'gain':>6s}")

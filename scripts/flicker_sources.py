@@ -21,22 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from genlmk.atomic_files import atomic_write
-from genlmk.data.synthetic import MotionRange, SyntheticSubject
+from genlmk.data.synthetic import load_synthetic_dataset
 from genlmk.errors import GenlmkError
 from genlmk.evaluation.flicker_sources import CONDITIONS, flicker_by_source
 from genlmk.inference.landmarker import Landmarker
-from genlmk.template import Template
-
-
-def subject_of(data: Path) -> tuple[SyntheticSubject, MotionRange, float]:
-    """The subject, motion ranges and frame rate ``genlmk synth`` used for ``data``."""
-    settings_path = data / "synth.json"
-    if not settings_path.is_file():
-        raise SystemExit(f"{settings_path}: not found; --data must be a folder written by `genlmk synth`")
-    settings = json.loads(settings_path.read_text())
-    template = Template.load(data / "template.yaml")
-    subject = SyntheticSubject(template, settings["size"], settings["noise"], settings["seed"])
-    return subject, MotionRange(**settings["motion"]), float(settings["fps"])
 
 
 def parse_checkpoint(text: str) -> tuple[str, str]:
@@ -63,14 +51,14 @@ def main() -> None:
     if len(set(names)) < len(names):
         raise SystemExit(f"--ckpt names must differ, got {names}")
     try:
-        subject, motion, fps = subject_of(args.data)
+        subject, config = load_synthetic_dataset(args.data)
         predictors = {name: Landmarker.from_checkpoint(path) for name, path in args.ckpt}
     except GenlmkError as exc:
         raise SystemExit(str(exc)) from None
     figures = {}
     for clip, moving in (("static", False), ("smooth", True)):
-        poses = subject.clip_poses(np.random.default_rng(args.seed), motion, args.frames, moving)
-        figures[clip] = flicker_by_source(predictors, subject, poses, seed=args.seed, fps=fps)
+        poses = subject.clip_poses(np.random.default_rng(args.seed), config.motion, args.frames, moving)
+        figures[clip] = flicker_by_source(predictors, subject, poses, seed=args.seed, fps=config.fps)
 
     headers = names + [f"{n}/{names[0]}" for n in names[1:]]
     width = max(9, *(len(h) for h in headers)) + 2

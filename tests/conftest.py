@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 # keep test runs reproducible and polite on a 2-core machine
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -48,3 +51,9 @@ def small_template_dict(**overrides):
 def run_genlmk(*args: str) -> subprocess.CompletedProcess:
     """Run the command line in a fresh interpreter (exit code, stdout and stderr as a user sees them)."""
     return subprocess.run([sys.executable, "-m", "genlmk", *map(str, args)], capture_output=True, text=True)
+
+
+def run_script(name: str, *args) -> subprocess.CompletedProcess:
+    """Run ``scripts/<name>`` from the repository root in a fresh interpreter, as a user would."""
+    command = [sys.executable, str(SCRIPTS / name), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=SCRIPTS.parent)

@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_script
 
 from genlmk.data.synthetic import SynthConfig, write_synthetic_dataset
 from genlmk.template import load_template
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _run(script: str, *args) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(SCRIPTS / script), *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, cwd=SCRIPTS.parent)
 
 
 def _figure(text: str, pattern: str) -> float:
@@ -40,7 +32,7 @@ def toy_data(tmp_path_factory):
 
 
 def test_bench_flow_prints_the_flow_error_of_each_method(toy_data):
-    result = _run("bench_flow.py", "--video", toy_data / "train_unmarked_video.mp4", "--windows", 15)
+    result = run_script("bench_flow.py", "--video", toy_data / "train_unmarked_video.mp4", "--windows", 15)
     assert result.returncode == 0, result.stderr
     assert _figure(result.stdout, r"ground-truth motion ([\d.]+) %") > 0
     assert _figure(result.stdout, r"farneback\s+15\s+([\d.]+)") > 0
@@ -48,7 +40,7 @@ def test_bench_flow_prints_the_flow_error_of_each_method(toy_data):
 
 
 def test_bench_render_compares_the_two_rasterizers():
-    result = _run("bench_render.py", "--batch", 2, "--size", 32, "--repeats", 1, "--threads", 1)
+    result = run_script("bench_render.py", "--batch", 2, "--size", 32, "--repeats", 1, "--threads", 1)
     assert result.returncode == 0, result.stderr
     assert _figure(result.stdout, r"splat\s+median\s+([\d.]+) ms") > 0
     assert _figure(result.stdout, r"pytorch3d / splat: ([\d.]+)x") > 0
@@ -56,7 +48,7 @@ def test_bench_render_compares_the_two_rasterizers():
 
 def test_bench_predict_prints_latency_throughput_and_end_to_end_rate():
     args = ("--runs", 1, "--frames", 10, "--video-size", 64, "--e2e-runs", 1, "--threads", 1)
-    result = _run("bench_predict.py", *args)
+    result = run_script("bench_predict.py", *args)
     assert result.returncode == 0, result.stderr
     assert _figure(result.stdout, r"network, batch 1\s+([\d.]+) ms") > 0
     assert _figure(result.stdout, r"network, batch 64\s+(\d+) frames/s") > 0
@@ -64,16 +56,16 @@ def test_bench_predict_prints_latency_throughput_and_end_to_end_rate():
 
 
 def test_bench_motion_times_a_frame_pair_and_refuses_frames_the_networks_cannot_take():
-    result = _run("bench_motion.py", "--size", 128, "--repeats", 1, "--threads", 1)
+    result = run_script("bench_motion.py", "--size", 128, "--repeats", 1, "--threads", 1)
     assert result.returncode == 0, result.stderr
     assert _figure(result.stdout, r"generator: median ([\d.]+) s") > 0
-    too_small = _run("bench_motion.py", "--size", 64, "--repeats", 1)
+    too_small = run_script("bench_motion.py", "--size", 64, "--repeats", 1)
     assert too_small.returncode != 0
     assert "--size must be at least 128 px" in too_small.stderr
 
 
 def test_bench_extract_scores_every_group_of_photos():
-    result = _run("bench_extract.py", "--photos", 1)
+    result = run_script("bench_extract.py", "--photos", 1)
     assert result.returncode == 0, result.stderr
     assert re.search(r"^all\s+\d+\s", result.stdout, re.MULTILINE), result.stdout
 
@@ -81,7 +73,7 @@ def test_bench_extract_scores_every_group_of_photos():
 def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_path):
     out = tmp_path / "bench"
     fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--trainer.val_check_interval", 2)
-    result = _run(
+    result = run_script(
         "bench_landmarks.py", "--data", toy_data, "--out", out, "--steps", 2, "--flow", 5, "--", *fit
     )
     assert result.returncode == 0, result.stderr

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_script
 from landmark_helpers import tiny_landmarks_checkpoint
 
 from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, write_synthetic_dataset
-from genlmk.evaluation.flicker_sources import CONDITIONS, encode_round_trip, flicker_by_source, render_clip
+from genlmk.evaluation.flicker_sources import CONDITIONS, encode_round_trip, flicker_by_source
 from genlmk.inference.landmarker import Landmarker
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "flicker_sources.py"
 
 
 @pytest.fixture
@@ -49,7 +45,7 @@ def test_a_moving_clip_flickers_even_without_lighting_changes_or_noise(tiny_land
 def test_clips_keep_their_frames_and_ground_truth_through_the_encoding_round_trip(face_template):
     subject = SyntheticSubject(face_template, 32, seed=0)
     poses = subject.clip_poses(np.random.default_rng(0), MotionRange(), 4, moving=True)
-    frames, truth = render_clip(subject, poses, np.random.default_rng(2))
+    frames, truth = subject.render_clip(poses, np.random.default_rng(2))
     assert frames.shape == (4, 32, 32, 3) and frames.dtype == np.uint8
     assert truth.shape == (4, len(subject.template.names), 2)
     decoded = encode_round_trip(frames)
@@ -59,10 +55,6 @@ def test_clips_keep_their_frames_and_ground_truth_through_the_encoding_round_tri
     assert 0 < difference.mean() < 12
 
 
-def _run_script(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
-
-
 def test_the_script_prints_and_writes_flicker_per_clip_and_condition(tmp_path, face_template):
     data = tmp_path / "synth"
     config = SynthConfig(size=32, train_marked=1, train_unmarked=1, test=1, clip_frames=2, seed=3)
@@ -70,9 +62,8 @@ def test_the_script_prints_and_writes_flicker_per_clip_and_condition(tmp_path, f
     first = tiny_landmarks_checkpoint(tmp_path / "a.ckpt", face_template, seed=0)
     second = tiny_landmarks_checkpoint(tmp_path / "b.ckpt", face_template, seed=1)
     out = tmp_path / "sources.json"
-    result = _run_script(
-        "--data", data, "--ckpt", f"a={first}", "--ckpt", f"b={second}", "--frames", 5, "--out", out
-    )
+    checkpoints = ("--ckpt", f"a={first}", "--ckpt", f"b={second}")
+    result = run_script("flicker_sources.py", "--data", data, *checkpoints, "--frames", 5, "--out", out)
     assert result.returncode == 0, result.stderr
     assert "b/a" in result.stdout.splitlines()[0]
     figures = json.loads(out.read_text())["flicker"]
@@ -85,12 +76,14 @@ def test_the_script_prints_and_writes_flicker_per_clip_and_condition(tmp_path, f
 
 def test_the_script_names_a_folder_that_synth_did_not_write(tmp_path, face_template):
     checkpoint = tiny_landmarks_checkpoint(tmp_path / "a.ckpt", face_template)
-    result = _run_script("--data", tmp_path, "--ckpt", f"a={checkpoint}")
+    result = run_script("flicker_sources.py", "--data", tmp_path, "--ckpt", f"a={checkpoint}")
     assert result.returncode != 0
     assert f"{tmp_path / 'synth.json'}: not found" in result.stderr
-    result = _run_script("--data", tmp_path, "--ckpt", str(checkpoint))
+    result = run_script("flicker_sources.py", "--data", tmp_path, "--ckpt", str(checkpoint))
     assert result.returncode == 2 and "expected NAME=CHECKPOINT" in result.stderr
-    result = _run_script("--data", tmp_path, "--ckpt", f"a={checkpoint}", "--ckpt", f"a={checkpoint}")
+    result = run_script(
+        "flicker_sources.py", "--data", tmp_path, "--ckpt", f"a={checkpoint}", "--ckpt", f"a={checkpoint}"
+    )
     assert result.returncode != 0 and "--ckpt names must differ" in result.stderr
 
 
@@ -99,6 +92,6 @@ def test_the_script_names_a_checkpoint_that_is_not_there(tmp_path, face_template
     config = SynthConfig(size=32, train_marked=1, train_unmarked=1, test=1, clip_frames=2)
     write_synthetic_dataset(face_template, data, config)
     missing = tmp_path / "nowhere.ckpt"
-    result = _run_script("--data", data, "--ckpt", f"a={missing}")
+    result = run_script("flicker_sources.py", "--data", data, "--ckpt", f"a={missing}")
     assert result.returncode != 0
     assert str(missing) in result.stderr and "Traceback" not in result.stderr

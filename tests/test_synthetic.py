@@ -7,8 +7,14 @@ import torch
 from genlmk.cli.main import main
 from genlmk.data.footage import find_footage
 from genlmk.data.landmark_csv import read_landmark_csv
-from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, write_synthetic_dataset
-from genlmk.errors import ConfigError
+from genlmk.data.synthetic import (
+    MotionRange,
+    SynthConfig,
+    SyntheticSubject,
+    load_synthetic_dataset,
+    write_synthetic_dataset,
+)
+from genlmk.errors import ConfigError, InputDataError
 from genlmk.losses import paint_weights
 from genlmk.rendering import MarkerRenderer
 
@@ -150,3 +156,22 @@ def test_a_fixed_lighting_without_noise_draws_a_still_pose_the_same_every_time(f
     other, _ = subject.render(pose, rng, marked=False)
     assert np.array_equal(first, again)
     assert not np.array_equal(first, noisy) and not np.array_equal(first, other)
+
+
+def test_a_written_dataset_gives_back_its_subject_and_settings(tmp_path, face_template):
+    config = SynthConfig(size=32, train_marked=1, train_unmarked=1, test=1, clip_frames=2, seed=4)
+    write_synthetic_dataset(face_template, tmp_path, config)
+    subject, loaded = load_synthetic_dataset(tmp_path)
+    assert loaded == config
+    original = SyntheticSubject(face_template, 32, config.noise, config.seed)
+    pose = original.random_pose(np.random.default_rng(0), MotionRange())
+    drawn = [s.render(pose, np.random.default_rng(1), marked=False)[0] for s in (subject, original)]
+    assert np.array_equal(*drawn)
+
+
+def test_a_folder_without_synthetic_settings_is_named(tmp_path):
+    with pytest.raises(InputDataError, match=r"synth\.json: not found"):
+        load_synthetic_dataset(tmp_path)
+    (tmp_path / "synth.json").write_text('{"size": 32}')
+    with pytest.raises(InputDataError, match=r"synth\.json: not synthetic dataset settings"):
+        load_synthetic_dataset(tmp_path)

@@ -14,6 +14,7 @@ sit at sub-pixel accurate positions.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -25,12 +26,13 @@ from tqdm import tqdm
 from genlmk.data.images import write_image
 from genlmk.data.landmark_csv import write_landmark_csv
 from genlmk.data.video import write_video
-from genlmk.errors import ConfigError
+from genlmk.errors import ConfigError, InputDataError
 from genlmk.template.template import Template
 
 SUPERSAMPLE = 4
 _SHIFT_BITS = 4  # OpenCV fixed-point sub-pixel drawing
 _WARP_TERMS = 3
+_SETTINGS = "synth.json"  # the config write_synthetic_dataset used, beside its output
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,20 @@ class SyntheticSubject:
         image = cv2.resize(canvas.astype(np.float32), (self.size, self.size), interpolation=cv2.INTER_AREA)
         return self._photometric(image, rng, lighting or self.random_lighting(rng), noise), landmarks
 
+    def render_clip(
+        self,
+        poses: Iterable[Pose],
+        rng: np.random.Generator,
+        lighting: Lighting | None = None,
+        noise: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unmarked frames of ``poses``, in order: (F, size, size, 3) uint8 RGB and (F, N, 2)
+        ground-truth pixels. ``lighting`` and ``noise`` as in :meth:`render` (a new lighting per frame
+        by default, as in the clips ``genlmk synth`` writes)."""
+        drawn = [self.render(pose, rng, marked=False, lighting=lighting, noise=noise) for pose in poses]
+        frames, truth = zip(*drawn, strict=True)
+        return np.stack(frames), np.stack(truth)
+
     def _line_points(self, landmarks: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
         a, b = landmarks[indices[:, 0]], landmarks[indices[:, 1]]
         return a + weights[:, None] * (b - a)
@@ -342,20 +358,35 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
         ("train_unmarked_video", config.train_video or config.train_unmarked, True),  # None: default
     )
     for clip, count, moving in clips:
-        frames, truth = [], []
-        for pose in tqdm(
-            subject.clip_poses(rng, config.motion, count, moving),
-            desc=f"synth {clip}",
-            disable=None,
-            leave=False,
-        ):
-            image, landmarks = subject.render(pose, rng, marked=False)
-            frames.append(image)
-            truth.append(landmarks)
+        poses = subject.clip_poses(rng, config.motion, count, moving)
+        frames, truth = subject.render_clip(tqdm(poses, desc=f"synth {clip}", disable=None, leave=False), rng)
         write_video(out / f"{clip}.mp4", frames, fps=config.fps)
-        write_landmark_csv(out / f"{clip}_gt.csv", np.array(truth), names)
+        write_landmark_csv(out / f"{clip}_gt.csv", truth, names)
         summary[clip] = len(frames)
 
     subject.template.save(out / "template.yaml")
-    (out / "synth.json").write_text(json.dumps({"template": template.name, **asdict(config)}, indent=2))
+    (out / _SETTINGS).write_text(json.dumps({"template": template.name, **asdict(config)}, indent=2))
     return summary
+
+
+def load_synthetic_dataset(folder: str | Path) -> tuple[SyntheticSubject, SynthConfig]:
+    """The subject and settings a folder written by :func:`write_synthetic_dataset` was made with
+    (read from its ``synth.json`` and ``template.yaml``), e.g. to draw more footage of the same subject.
+
+    Raises:
+        InputDataError: ``synth.json`` is missing or not the settings file this module writes.
+        TemplateError: ``template.yaml`` is missing or malformed.
+    """
+    path = Path(folder) / _SETTINGS
+    if not path.is_file():
+        raise InputDataError(f"{path}: not found; not a folder written by `genlmk synth`")
+    try:
+        settings = json.loads(path.read_text())
+        settings.pop("template", None)
+        config = SynthConfig(**{**settings, "motion": MotionRange(**settings["motion"])})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputDataError(f"{path}: not synthetic dataset settings ({exc})") from None
+    subject = SyntheticSubject(
+        Template.load(Path(folder) / "template.yaml"), config.size, config.noise, config.seed
+    )
+    return subject, config

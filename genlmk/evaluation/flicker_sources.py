@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from genlmk.data.synthetic import Lighting, Pose, SyntheticSubject
+from genlmk.data.synthetic import Pose, SyntheticSubject
 from genlmk.data.video import read_video, write_video
 from genlmk.metrics.landmarks import box_diagonal, flicker
 
@@ -35,22 +35,6 @@ CONDITIONS = ("encoded", "lighting+noise", "noise", "motion")
 class FramePredictor(Protocol):
     def predict(self, frames: np.ndarray) -> np.ndarray:
         """(F, H, W, 3) uint8 RGB -> (F, N, 2) pixels of the frames."""
-
-
-def render_clip(
-    subject: SyntheticSubject,
-    poses: Sequence[Pose],
-    rng: np.random.Generator,
-    lighting: Lighting | None = None,
-    noise: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Unmarked frames of ``poses``: (F, size, size, 3) uint8 RGB and (F, N, 2) ground-truth pixels.
-
-    ``lighting`` None draws a new one per frame, as ``genlmk synth`` clips do.
-    """
-    drawn = [subject.render(pose, rng, marked=False, lighting=lighting, noise=noise) for pose in poses]
-    frames, truth = zip(*drawn, strict=True)
-    return np.stack(frames), np.stack(truth)
 
 
 def encode_round_trip(frames: np.ndarray, fps: float = 25.0) -> np.ndarray:
@@ -81,13 +65,13 @@ def flicker_by_source(
         ``{condition: {name: flicker percent}}``.
     """
     rng = np.random.default_rng(seed)
-    varying, truth = render_clip(subject, poses, rng)
+    varying, truth = subject.render_clip(poses, rng)
     steady = subject.random_lighting(rng)
     clips = {
         "encoded": encode_round_trip(varying, fps),
         "lighting+noise": varying,
-        "noise": render_clip(subject, poses, rng, lighting=steady)[0],
-        "motion": render_clip(subject, poses, rng, lighting=steady, noise=False)[0],
+        "noise": subject.render_clip(poses, rng, lighting=steady)[0],
+        "motion": subject.render_clip(poses, rng, lighting=steady, noise=False)[0],
     }
     size = box_diagonal(truth)
     return {
