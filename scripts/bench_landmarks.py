@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from genlmk.atomic_files import atomic_write
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.evaluation.landmarks import evaluate_landmark_files
 from genlmk.template import Template
@@ -126,7 +127,8 @@ def main() -> None:
         {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()} for row in rows
     ]
     strict = {**summary, "results": null_for_nan}
-    (out / "benchmark.json").write_text(json.dumps(strict, indent=2, allow_nan=False))
+    with atomic_write(out / "benchmark.json", "benchmark summary", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(strict, indent=2, allow_nan=False))
     print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
     print(f"{'set':12s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s} {'gain':>6s}")
     for row in rows:

@@ -1,6 +1,8 @@
 """Benchmark landmark prediction on the CPU: the network, Landmarker.predict, and `genlmk predict`.
 
     python scripts/bench_predict.py [--config configs/landmarks/cpu.yaml] [--threads 2] [--frames 1000]
+    python scripts/bench_predict.py --config configs/landmarks/cpu.yaml \
+        --config configs/landmarks/heatmap.yaml     # the heatmap head
 
 Prints medians over several runs of:
 - the landmark network alone (float images at the model input size): latency at batch 1 and
@@ -10,7 +12,8 @@ Prints medians over several runs of:
 - end-to-end ``genlmk predict`` frames per second on a synthetic video (SyntheticSubject, smooth
   motion, --video-size px, --frames frames), including decoding and writing landmarks.csv, with
   and without overlay.mp4.
-The network comes from the ``landmarker`` block and ``image_size`` of the config, with random
+The network comes from the ``landmarker`` block and ``image_size`` of the config (several
+``--config`` files are laid over each other as ``genlmk fit`` does, per ``model.init_args`` key), with random
 weights (speed does not depend on them). The load average is printed: on a shared machine,
 compare figures taken under similar load only.
 """
@@ -53,8 +56,10 @@ def median_seconds(call: Callable[[], object], repeats: int, runs: int, warmup: 
     return statistics.median(times)
 
 
-def load_preset(config: Path) -> tuple[dict, tuple[int, int], str]:
-    init = yaml.safe_load(config.read_text())["model"]["init_args"]
+def load_preset(configs: list[Path]) -> tuple[dict, tuple[int, int], str]:
+    init: dict = {}
+    for config in configs:
+        init.update(yaml.safe_load(config.read_text())["model"]["init_args"])
     size = init.get("image_size", [128, 128])
     return init.get("landmarker") or {}, (int(size[0]), int(size[1])), init.get("template", "face")
 
@@ -121,7 +126,9 @@ def bench_end_to_end(checkpoint: Path, video: Path, frames: int, runs: int) -> l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "configs/landmarks/cpu.yaml")
+    parser.add_argument(
+        "--config", type=Path, action="append", help="landmarks preset (repeatable; default: the cpu preset)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
     parser.add_argument("--frames", type=int, default=1000, help="frames of the end-to-end video")
@@ -131,8 +138,10 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    config, size, template_name = load_preset(args.config)
-    print(f"{args.config.name}: landmarker {config}, input {size[0]}x{size[1]}, template {template_name}")
+    configs = args.config or [ROOT / "configs/landmarks/cpu.yaml"]
+    config, size, template_name = load_preset(configs)
+    names = " + ".join(path.name for path in configs)
+    print(f"{names}: landmarker {config}, input {size[0]}x{size[1]}, template {template_name}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load before: {os.getloadavg()}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

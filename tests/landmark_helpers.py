@@ -12,22 +12,29 @@ from genlmk.networks.deformation import build_landmarker
 from genlmk.template import Template, load_template
 
 TINY_LANDMARKER = {"channels": [4, 8, 8, 8], "hidden": 16, "coords": True}
+TINY_HEATMAP_LANDMARKER = {"channels": [4, 8, 8, 8], "hidden": 8, "head": "heatmap"}
 
 
 def tiny_landmarks_checkpoint(
-    path: Path, template: Template | None = None, image_size: tuple[int, int] = (32, 32), seed: int = 0
+    path: Path,
+    template: Template | None = None,
+    image_size: tuple[int, int] = (32, 32),
+    seed: int = 0,
+    landmarker: dict | None = None,
 ) -> Path:
     """Write a ``landmarks`` checkpoint as ``genlmk fit`` lays it out (the parts the landmarker
     reads), with a last layer large enough that the landmarks move with the image."""
     template = template or load_template("face")
+    landmarker = landmarker or TINY_LANDMARKER
     torch.manual_seed(seed)
     points = torch.as_tensor(template.rescaled(image_size).points, dtype=torch.float32)
-    network = build_landmarker(TINY_LANDMARKER, points, image_size)
-    torch.nn.init.normal_(network.regressor[-1].weight, std=5.0)
+    network = build_landmarker(landmarker, points, image_size)
+    last = network.heatmaps.logits if landmarker.get("head") == "heatmap" else network.regressor[-1]
+    torch.nn.init.normal_(last.weight, std=5.0)
     checkpoint = {
         KIND_KEY: "landmarks",
         TEMPLATE_KEY: template.to_dict(),
-        "hyper_parameters": {"image_size": list(image_size), "landmarker": dict(TINY_LANDMARKER)},
+        "hyper_parameters": {"image_size": list(image_size), "landmarker": dict(landmarker)},
         "state_dict": {f"landmarker.{k}": v for k, v in network.state_dict().items()},
     }
     atomic_torch_save(checkpoint, path)

@@ -55,6 +55,14 @@ def test_bench_predict_prints_latency_throughput_and_end_to_end_rate():
     assert _figure(result.stdout, r"genlmk predict, without overlay\s+(\d+) frames/s") > 0
 
 
+def test_bench_predict_lays_a_second_preset_over_the_first():
+    presets = ("--config", "configs/landmarks/cpu.yaml", "--config", "configs/landmarks/heatmap.yaml")
+    result = run_script("bench_predict.py", *presets, "--runs", 1, "--threads", 1, "--skip-e2e")
+    assert result.returncode == 0, result.stderr
+    assert "cpu.yaml + heatmap.yaml: landmarker {" in result.stdout and "'head': 'heatmap'" in result.stdout
+    assert _figure(result.stdout, r"network, batch 1\s+([\d.]+) ms") > 0
+
+
 def test_bench_motion_times_a_frame_pair_and_refuses_frames_the_networks_cannot_take():
     result = run_script("bench_motion.py", "--size", 128, "--repeats", 1, "--threads", 1)
     assert result.returncode == 0, result.stderr
@@ -85,3 +93,4 @@ def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_pa
     assert set(rows) == {"test", "clip_smooth", "clip_static"}
     assert rows["test"]["flicker"] is None and rows["clip_smooth"]["flicker"] > 0
     assert all(row["untrained_nme"] > 0 for row in rows.values())
+    assert not list(out.glob(".*.tmp"))  # written through a temporary file, renamed into place

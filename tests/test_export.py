@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from landmark_helpers import tiny_landmarks_checkpoint
+from landmark_helpers import TINY_HEATMAP_LANDMARKER, TINY_LANDMARKER, tiny_landmarks_checkpoint
 
 from genlmk.cli.main import main
 from genlmk.data.images import resize_rgb
@@ -18,10 +18,12 @@ from genlmk.template import Template, load_template
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
+@pytest.fixture(scope="module", params=[TINY_LANDMARKER, TINY_HEATMAP_LANDMARKER], ids=["offsets", "heatmap"])
+def checkpoint(request, tmp_path_factory):
     # a non-square input, so width and height cannot be swapped unnoticed
-    return tiny_landmarks_checkpoint(tmp_path_factory.mktemp("export") / "tiny.ckpt", image_size=(48, 32))
+    return tiny_landmarks_checkpoint(
+        tmp_path_factory.mktemp("export") / "tiny.ckpt", image_size=(48, 32), landmarker=request.param
+    )
 
 
 def _images(batch: int, seed: int) -> torch.Tensor:

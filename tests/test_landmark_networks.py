@@ -11,7 +11,7 @@ from genlmk.networks.cyclegan import (
     init_weights,
     load_cyclegan_weights,
 )
-from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker
+from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker, soft_argmax
 
 
 def _parameter_layers(model):
@@ -76,15 +76,44 @@ def test_filter_passes_our_own_state_dict_through():
     assert cyclegan_checkpoint_filter_fn(gen.state_dict(), gen).keys() == gen.state_dict().keys()
 
 
-@pytest.mark.parametrize("head", ["offsets", "affine"])
+@pytest.mark.parametrize("head", ["offsets", "affine", "heatmap"])
 @pytest.mark.parametrize("coords", [False, True])
 def test_deformation_net_starts_at_the_template(head, coords):
-    points = torch.rand(11, 2) * 64
+    # points up to the border and beyond it: the heatmap head's prior must still give them back
+    points = torch.rand(11, 2) * torch.tensor([64.0, 52.0])
     net = LandmarkDeformationNet(points, (64, 48), channels=(4, 8, 8, 8), hidden=16, coords=coords, head=head)
     offsets = net(torch.rand(3, 3, 48, 64))
     assert offsets.shape == (3, 11, 2)
     assert offsets.abs().max() < 0.05
     assert torch.allclose(net.landmarks(torch.rand(1, 3, 48, 64)), points, atol=0.05)
+
+
+def test_soft_argmax_of_a_peak_is_its_cell_centre_in_image_pixels():
+    logits = torch.full((1, 2, 12, 16), -1e4)
+    logits[0, 0, 0, 0] = 0.0
+    logits[0, 1, 5, 9] = 0.0
+    # cells of a 64 x 48 image on a 16 x 12 grid are 4 px: centres at 4 * index + 2
+    assert torch.allclose(soft_argmax(logits, 64, 48), torch.tensor([[[2.0, 2.0], [38.0, 22.0]]]))
+    flat = soft_argmax(torch.zeros(1, 1, 12, 16), 64, 48)
+    assert torch.allclose(flat, torch.tensor([[[32.0, 24.0]]]))  # the image centre
+
+
+def test_soft_argmax_moves_continuously_between_cells():
+    logits = torch.full((1, 1, 8, 8), -1e4)
+    logits[0, 0, 3, 2] = logits[0, 0, 3, 3] = 0.0
+    assert torch.allclose(soft_argmax(logits, 32, 32), torch.tensor([[[12.0, 14.0]]]))  # halfway
+    logits[0, 0, 3, 3] = torch.log(torch.tensor(3.0))  # 3:1 for the right cell
+    assert torch.allclose(soft_argmax(logits, 32, 32), torch.tensor([[[13.0, 14.0]]]))
+
+
+def test_heatmap_head_has_no_fully_connected_layers_and_learns_from_the_loss():
+    net = LandmarkDeformationNet(
+        torch.rand(5, 2) * 32, (32, 32), channels=(4, 4, 4, 4), hidden=8, head="heatmap"
+    )
+    assert not [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    net.landmarks(torch.rand(2, 3, 32, 32)).sum().backward()
+    assert net.heatmaps.logits.weight.grad.abs().sum() > 0
+    assert net.features[0].weight.grad.abs().sum() > 0
 
 
 def test_affine_head_moves_the_whole_template_rigidly():
@@ -114,3 +143,7 @@ def test_deformation_net_rejects_wrong_image_size_and_bad_options():
         LandmarkDeformationNet(torch.rand(5, 2), (60, 64))
     with pytest.raises(ValueError, match="4 convolutions"):
         LandmarkDeformationNet(torch.rand(5, 2), (64, 64), channels=(4, 4, 4))
+    with pytest.raises(ValueError, match="head must be 'offsets', 'affine' or 'heatmap', got 'dense'"):
+        LandmarkDeformationNet(torch.rand(5, 2), (64, 64), head="dense")
+    with pytest.raises(ValueError, match="prior_sigma must be positive, got 0"):
+        LandmarkDeformationNet(torch.rand(5, 2), (64, 64), head="heatmap", prior_sigma=0)

@@ -55,6 +55,15 @@ def test_generator_losses_are_finite_and_complete(synth):
     assert model.landmarker.regressor[-1].weight.grad.abs().sum() > 0
 
 
+def test_heatmap_landmarker_trains_through_the_generator_losses(synth):
+    landmarker = {"channels": [4, 8, 8, 8], "hidden": 8, "head": "heatmap", "norm": "instance"}
+    model = LandmarkGAN(template=str(synth / "template.yaml"), **{**SMALL, "landmarker": landmarker})
+    total, _, images = model.generator_losses(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
+    assert torch.isfinite(total) and images["landmarks_unmarked"].shape == (2, 68, 2)
+    total.backward()
+    assert model.landmarker.heatmaps.logits.weight.grad.abs().sum() > 0
+
+
 def test_unknown_loss_weight_or_network_option_is_a_config_error():
     with pytest.raises(ConfigError, match=r"unknown loss weights \['cylce'\]"):
         LandmarkGAN(template="face", weights={"cylce": 1.0}, **SMALL)

@@ -9,6 +9,11 @@ Options (all default to the paper's network):
   absolute positions easy to read off for the fully connected layers;
 - ``head="affine"``: the head predicts a global affine motion of the whole template plus
   per-landmark offsets; useful when most motion is rigid;
+- ``head="heatmap"``: no fully connected layers; a small decoder brings the features back to
+  1/4 of the input and each landmark is the soft-argmax of its own heatmap (meant to follow
+  sub-pixel motion more evenly than a flattening regressor); a fixed Gaussian log-prior around
+  each template point makes training start at the template. Best with ``norm="instance"``;
+  ``configs/landmarks/heatmap.yaml`` and the README have its settings and figures;
 - ``norm``: batch/instance normalisation after each convolution.
 """
 
@@ -17,9 +22,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-Head = Literal["offsets", "affine"]
+from genlmk.geometry.coordinates import normalized_to_pixels, pixel_centers
+from genlmk.geometry.keypoints import heatmap_expectation
+
+Head = Literal["offsets", "affine", "heatmap"]
 
 
 class LandmarkDeformationNet(nn.Module):
@@ -29,10 +38,14 @@ class LandmarkDeformationNet(nn.Module):
         template_points: (N, 2) template landmarks in pixels of the model input.
         image_size: model input ``(width, height)``.
         channels: output channels of the four stride-2 4x4 convolutions.
-        hidden: width of the two hidden fully connected layers.
+        hidden: width of the two hidden fully connected layers (``offsets`` / ``affine``); for
+            ``heatmap``, the decoder's channels.
         coords: add coordinate channels to the input.
-        head: ``offsets`` (paper) or ``affine`` (global affine + offsets).
+        head: ``offsets`` (paper), ``affine`` (global affine + offsets) or ``heatmap``
+            (soft-argmax of per-landmark heatmaps at 1/4 resolution).
         norm: ``none``, ``batch`` or ``instance``.
+        prior_sigma: ``heatmap`` only: width in pixels of the Gaussian log-prior around each
+            template point (wider lets landmarks travel further at the same logit scale).
 
     Shape:
         input (B, 3, H, W) RGB in [0, 1]; output (B, N, 2) offsets in pixels (add the template
@@ -48,12 +61,15 @@ class LandmarkDeformationNet(nn.Module):
         coords: bool = False,
         head: Head = "offsets",
         norm: str = "none",
+        prior_sigma: float = 16.0,
     ) -> None:
         super().__init__()
         if len(channels) != 4:
             raise ValueError(f"the deformation network has 4 convolutions; got channels {channels}")
-        if head not in ("offsets", "affine"):
-            raise ValueError(f"head must be 'offsets' or 'affine', got {head!r}")
+        if head not in ("offsets", "affine", "heatmap"):
+            raise ValueError(f"head must be 'offsets', 'affine' or 'heatmap', got {head!r}")
+        if prior_sigma <= 0:
+            raise ValueError(f"prior_sigma must be positive, got {prior_sigma}")
         width, height = image_size
         if width % 16 or height % 16:
             raise ValueError(f"image size must be a multiple of 16, got {image_size}")
@@ -76,9 +92,22 @@ class LandmarkDeformationNet(nn.Module):
             ]
             previous = c
         self.features = nn.Sequential(*layers)
-        flat = channels[-1] * (width // 16) * (height // 16)
         count = points.shape[0]
-        outputs = 2 * count + (6 if head == "affine" else 0)
+        if head == "heatmap":
+            self.heatmaps = HeatmapDecoder(channels, hidden, count)
+            self.register_buffer("log_prior", _gaussian_log_prior(points, width, height, prior_sigma))
+            # where the prior alone puts each landmark (not exactly the template near the border):
+            # subtracted, so the untrained network answers the template
+            self.register_buffer("prior_landmarks", soft_argmax(self.log_prior[None], width, height)[0])
+        else:
+            self._build_regressor(channels[-1] * (width // 16) * (height // 16), hidden, count)
+        if coords:
+            ys = torch.linspace(-1.0, 1.0, height).view(1, 1, height, 1).expand(1, 1, height, width)
+            xs = torch.linspace(-1.0, 1.0, width).view(1, 1, 1, width).expand(1, 1, height, width)
+            self.register_buffer("coord_maps", torch.cat((xs, ys), dim=1), persistent=False)
+
+    def _build_regressor(self, flat: int, hidden: int, count: int) -> None:
+        outputs = 2 * count + (6 if self.head == "affine" else 0)
         self.regressor = nn.Sequential(
             nn.Flatten(),
             nn.Linear(flat, hidden),
@@ -91,10 +120,6 @@ class LandmarkDeformationNet(nn.Module):
         # so the hidden layers receive gradient from the first step
         nn.init.normal_(self.regressor[-1].weight, std=1e-4)
         nn.init.zeros_(self.regressor[-1].bias)
-        if coords:
-            ys = torch.linspace(-1.0, 1.0, height).view(1, 1, height, 1).expand(1, 1, height, width)
-            xs = torch.linspace(-1.0, 1.0, width).view(1, 1, 1, width).expand(1, 1, height, width)
-            self.register_buffer("coord_maps", torch.cat((xs, ys), dim=1), persistent=False)
 
     @property
     def num_landmarks(self) -> int:
@@ -110,6 +135,8 @@ class LandmarkDeformationNet(nn.Module):
         x = images * 2.0 - 1.0
         if self.coords:
             x = torch.cat((x, self.coord_maps.expand(x.shape[0], -1, -1, -1)), dim=1)
+        if self.head == "heatmap":
+            return self._heatmap_offsets(x)
         out = self.regressor(self.features(x)) * self.scale
         count = self.num_landmarks
         offsets = out[:, : 2 * count].view(-1, count, 2)
@@ -121,9 +148,79 @@ class LandmarkDeformationNet(nn.Module):
             offsets = offsets + relative @ linear.transpose(1, 2) + shift[:, None, :]
         return offsets
 
+    def _heatmap_offsets(self, x: Tensor) -> Tensor:
+        skips = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):  # the end of each of the four stages
+                skips.append(x)
+        logits = self.heatmaps(skips) + self.log_prior
+        width, height = self.image_size
+        return soft_argmax(logits, width, height) - self.prior_landmarks
+
     def landmarks(self, images: Tensor) -> Tensor:
         """Landmark positions ``T + Delta`` (B, N, 2), pixels of the model input."""
         return self.template_points + self(images)
+
+
+class HeatmapDecoder(nn.Module):
+    """Features at 1/2 ... 1/16 of the input -> one heatmap logit map per landmark at 1/4.
+
+    Two upsampling steps (bilinear x2, concatenated with the encoder's features of that size,
+    3x3 convolution), then a 1x1 convolution to ``count`` maps. The last layer starts near zero,
+    so the untrained logits are nearly flat and the log-prior alone places the landmarks.
+
+    Shape:
+        input: the four encoder outputs, (B, C_i, H / 2^(i+1), W / 2^(i+1)); output (B, count, H/4, W/4).
+    """
+
+    def __init__(self, channels: tuple[int, ...], width: int, count: int) -> None:
+        super().__init__()
+        self.up8 = _conv3x3(channels[3] + channels[2], width)
+        self.up4 = _conv3x3(width + channels[1], width)
+        self.logits = nn.Conv2d(width, count, 1)
+        nn.init.normal_(self.logits.weight, std=1e-3)
+        nn.init.zeros_(self.logits.bias)
+
+    def forward(self, skips: list[Tensor]) -> Tensor:
+        x = self.up8(torch.cat((_upsample2(skips[3]), skips[2]), dim=1))
+        x = self.up4(torch.cat((_upsample2(x), skips[1]), dim=1))
+        return self.logits(x)
+
+
+def _conv3x3(inputs: int, outputs: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(inputs, outputs, 3, padding=1), nn.LeakyReLU(0.2, True))
+
+
+def _upsample2(x: Tensor) -> Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+def soft_argmax(logits: Tensor, width: int, height: int) -> Tensor:
+    """Expected position under ``softmax(logits)`` over each map, in pixels of a ``width x height`` image.
+
+    Args:
+        logits: (B, N, h, w) maps covering the whole image (cell (i, j) has its centre at
+            ``((j + 0.5) * width / w, (i + 0.5) * height / h)`` pixels).
+
+    Returns:
+        (B, N, 2) ``(x, y)`` pixels, x right, y down.
+    """
+    h, w = logits.shape[-2:]
+    heatmaps = torch.softmax(logits.flatten(2), dim=-1).view_as(logits)
+    # the expectation on the maps' own grid, in its pixels, then stretched to the image
+    cells = normalized_to_pixels(heatmap_expectation(heatmaps), h, w, align_corners=True)
+    return cells * cells.new_tensor([width / w, height / h])
+
+
+def _gaussian_log_prior(points: Tensor, width: int, height: int, sigma: float) -> Tensor:
+    """(N, H/4, W/4) ``-|c - p|^2 / (2 sigma^2)`` at every 1/4-resolution cell centre c."""
+    h, w = height // 4, width // 4
+    xs = pixel_centers(w, dtype=points.dtype) * (width / w)
+    ys = pixel_centers(h, dtype=points.dtype) * (height / h)
+    dx = xs.view(1, 1, w) - points[:, 0].view(-1, 1, 1)
+    dy = ys.view(1, h, 1) - points[:, 1].view(-1, 1, 1)
+    return -(dx.pow(2) + dy.pow(2)) / (2.0 * sigma**2)
 
 
 def _make_norm(kind: str, channels: int) -> nn.Module:
