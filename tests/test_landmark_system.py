@@ -69,6 +69,12 @@ def test_unknown_loss_weight_or_network_option_is_a_config_error():
         LandmarkGAN(template="face", weights={"cylce": 1.0}, **SMALL)
     with pytest.raises(ConfigError, match=r"unknown generator options \['depth'\]"):
         LandmarkGAN(template="face", **{**SMALL, "generator": {"depth": 3}})
+    with pytest.raises(ConfigError, match=r"unknown landmarker options \['hed'\]"):
+        LandmarkGAN(template="face", **{**SMALL, "landmarker": {"hed": "heatmap"}})
+    with pytest.raises(
+        ConfigError, match=r"landmarker: head must be 'offsets', 'affine' or 'heatmap', got 'dense'"
+    ):
+        LandmarkGAN(template="face", **{**SMALL, "landmarker": {"head": "dense"}})
 
 
 def test_template_is_kept_in_hyperparameters_as_its_yaml_structure(synth):

@@ -19,12 +19,14 @@ Options (all default to the paper's network):
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlmk.errors import ConfigError
 from genlmk.geometry.coordinates import normalized_to_pixels, pixel_centers
 from genlmk.geometry.keypoints import heatmap_expectation
 
@@ -236,8 +238,19 @@ def _make_norm(kind: str, channels: int) -> nn.Module:
 def build_landmarker(
     config: dict[str, Any], template_points: Tensor, image_size: tuple[int, int]
 ) -> LandmarkDeformationNet:
-    """Build a deformation network from its config block (the ``landmarker`` section)."""
+    """Build a deformation network from its config block (the ``landmarker`` section).
+
+    Raises:
+        ConfigError: an unknown option, or a value the network refuses (one line, for the CLI).
+    """
     options = dict(config)
+    known = set(inspect.signature(LandmarkDeformationNet).parameters) - {"template_points", "image_size"}
+    unknown = set(options) - known
+    if unknown:
+        raise ConfigError(f"unknown landmarker options {sorted(unknown)} (known: {sorted(known)})")
     if "channels" in options:
         options["channels"] = tuple(options["channels"])
-    return LandmarkDeformationNet(template_points, image_size=image_size, **options)
+    try:
+        return LandmarkDeformationNet(template_points, image_size=image_size, **options)
+    except ValueError as error:
+        raise ConfigError(f"landmarker: {error}") from None
