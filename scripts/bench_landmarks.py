@@ -59,6 +59,7 @@ def main() -> None:
         "--video", action="store_true", help="train on the unmarked video in consecutive pairs, not on frames"
     )
     parser.add_argument("--flow", type=float, default=0.0, help="flow loss weight (implies --video)")
+    parser.add_argument("--equivariance", type=float, default=0.0, help="equivariance loss weight")
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
@@ -78,17 +79,13 @@ def main() -> None:
         str(out),
     ]
     if args.video or args.flow > 0:
-        weights = yaml.safe_load(Path(args.config).read_text())["model"]["init_args"]["weights"]
-        fit += [
-            "--data.unmarked",
-            str(data / "train_unmarked_video.mp4"),
-            "--data.temporal",
-            "true",
-            "--model.weights",
-            json.dumps({**weights, "flow": args.flow}),
-        ]
+        fit += ["--data.unmarked", str(data / "train_unmarked_video.mp4"), "--data.temporal", "true"]
     else:
         fit += ["--data.unmarked", str(data / "train_unmarked")]
+    if args.video or args.flow > 0 or args.equivariance > 0:
+        weights = yaml.safe_load(Path(args.config).read_text())["model"]["init_args"]["weights"]
+        weights.update(flow=args.flow, equivariance=args.equivariance)
+        fit += ["--model.weights", json.dumps(weights)]
     if args.steps:
         fit += ["--trainer.max_steps", str(args.steps)]
     start = time.perf_counter()
@@ -118,6 +115,7 @@ def main() -> None:
         "checkpoint": str(checkpoint),
         "train_seconds": train_seconds,
         "flow_weight": args.flow,
+        "equivariance_weight": args.equivariance,
         "unmarked": "video" if args.video or args.flow > 0 else "frames",
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,

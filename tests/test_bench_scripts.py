@@ -81,13 +81,15 @@ def test_bench_extract_scores_every_group_of_photos():
 def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_path):
     out = tmp_path / "bench"
     fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--trainer.val_check_interval", 2)
+    weights = ("--flow", 5, "--equivariance", 3)
     result = run_script(
-        "bench_landmarks.py", "--data", toy_data, "--out", out, "--steps", 2, "--flow", 5, "--", *fit
+        "bench_landmarks.py", "--data", toy_data, "--out", out, "--steps", 2, *weights, "--", *fit
     )
     assert result.returncode == 0, result.stderr
     # parse_constant sees NaN / Infinity, which strict JSON readers reject
     summary = json.loads((out / "benchmark.json").read_text(), parse_constant=pytest.fail)
     assert summary["flow_weight"] == 5.0 and summary["unmarked"] == "video"
+    assert summary["equivariance_weight"] == 3.0 and '"equivariance": 3.0' in summary["command"]
     assert Path(summary["checkpoint"]).is_file()
     rows = {row["set"]: row for row in summary["results"]}
     assert set(rows) == {"test", "clip_smooth", "clip_static"}

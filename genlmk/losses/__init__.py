@@ -1,6 +1,7 @@
 """Losses as pure functions (thin modules only where state must be held)."""
 
 from genlmk.losses.adversarial import lsgan_loss
+from genlmk.losses.equivariance import landmark_equivariance_loss
 from genlmk.losses.paint import chamfer_to_paint, paint_weights, sample_paint_points
 from genlmk.losses.spring import SpringLoss, spring_loss
 from genlmk.losses.temporal import flow_landmark_loss
@@ -9,6 +10,7 @@ __all__ = [
     "SpringLoss",
     "chamfer_to_paint",
     "flow_landmark_loss",
+    "landmark_equivariance_loss",
     "lsgan_loss",
     "paint_weights",
     "sample_paint_points",

@@ -1,4 +1,4 @@
-"""Equivariance losses of the keypoint detector under a known random warp (FOMM, Sec. 3.3).
+"""Equivariance losses of keypoint and landmark detectors under a known random warp (FOMM, Sec. 3.3).
 
 With ``warped(z) = image(T(z))`` (see :mod:`genlmk.geometry.transforms`), an equivariant detector
 gives ``kp(image) = T(kp(warped))`` and ``J(image) = dT(kp(warped)) @ J(warped)``.
@@ -7,8 +7,10 @@ gives ``kp(image) = T(kp(warped))`` and ``J(image) = dT(kp(warped)) @ J(warped)`
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+from genlmk.geometry.coordinates import normalized_to_pixels, pixels_to_normalized
 from genlmk.geometry.transforms import RandomWarp, warp_jacobian, warp_points
 
 
@@ -41,3 +43,27 @@ def equivariance_jacobian_loss(
     product = torch.linalg.inv(jacobian) @ carried
     eye = torch.eye(2, dtype=product.dtype, device=product.device)
     return (eye - product).abs().mean()
+
+
+def landmark_equivariance_loss(
+    landmarks: Tensor, warped_landmarks: Tensor, warp: RandomWarp, height: int, width: int, huber: float = 1.0
+) -> Tensor:
+    """Huber distance between an image's landmarks and those of its warped copy carried back.
+
+    The warped copy was made by :func:`~genlmk.geometry.transforms.warp_images`, so a landmark at
+    ``z`` in it shows the image's point ``T(z)``: an equivariant landmarker has
+    ``landmarks = T(warped_landmarks)``. A known warp is motion without optical-flow error.
+
+    Args:
+        landmarks: (B, N, 2) landmarks of the images, pixels.
+        warped_landmarks: (B, N, 2) landmarks of the warped copies, pixels.
+        warp: the warp (normalized coordinates, ``align_corners=True``, as ``warp_images``).
+        height, width: image size, pixels.
+        huber: Huber threshold, pixels.
+
+    Returns:
+        Scalar: mean over landmarks of the Huber distance (summed over x and y).
+    """
+    normalized = pixels_to_normalized(warped_landmarks, height, width, align_corners=True)
+    carried = normalized_to_pixels(warp_points(warp, normalized), height, width, align_corners=True)
+    return F.huber_loss(carried, landmarks, reduction="none", delta=huber).sum(-1).mean()

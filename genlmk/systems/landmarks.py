@@ -14,7 +14,11 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - paint free (optional): G(m) holds no pixel of the marker colour (the unmarked domain has none),
   a direct push towards removing the paint that the adversarial term gives only slowly;
 - flow (optional, needs consecutive unmarked frames): the landmarks of frame t moved by the OpenCV
-  optical flow t -> t+1 should be those of frame t+1 (landmarks on unreliable flow left out).
+  optical flow t -> t+1 should be those of frame t+1 (landmarks on unreliable flow left out);
+- equivariance (optional): each unmarked frame is warped by a small random affine map and given
+  a new exposure, white balance, noise and (optionally) JPEG artifacts; its landmarks carried
+  back through the known map should be the frame's own (motion without flow error, on every
+  frame, not only the video's pairs).
 
 Networks are plain modules built from config blocks; this class wires them, computes losses and
 logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
@@ -32,11 +36,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
+from genlmk.data.appearance import random_jpeg, random_photometric
 from genlmk.errors import ConfigError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
+from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
     flow_landmark_loss,
+    landmark_equivariance_loss,
     lsgan_loss,
     paint_weights,
     sample_paint_points,
@@ -58,7 +65,13 @@ DEFAULT_WEIGHTS = {
     "chamfer": 1.0,
     "paint_free": 0.0,
     "flow": 0.0,
+    "equivariance": 0.0,
 }
+# the equivariance term's random change of each frame: ``affine`` is the standard deviation of the
+# affine map's entries around the identity (normalized units: 0.03 moves a 128 px frame by ~1.9 px),
+# ``jpeg`` the lowest JPEG quality of the copy (0: none), the rest as in
+# :func:`~genlmk.data.appearance.random_photometric`
+DEFAULT_EQUIVARIANCE = {"affine": 0.03, "gain": 0.08, "color": 0.03, "gamma": 0.05, "noise": 0.01, "jpeg": 0}
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
@@ -109,7 +122,9 @@ class LandmarkGAN(L.LightningModule):
         discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
         renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
         weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``,
-            ``paint_free``, ``flow``).
+            ``paint_free``, ``flow``, ``equivariance``).
+        equivariance: the equivariance term's random change (``affine``, ``gain``, ``color``,
+            ``gamma``, ``noise``, ``jpeg``; see ``DEFAULT_EQUIVARIANCE``).
         flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
         flow_window: Farneback's averaging window, pixels of the model input.
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
@@ -133,6 +148,7 @@ class LandmarkGAN(L.LightningModule):
         discriminator: dict[str, Any] | None = None,
         renderer: dict[str, Any] | None = None,
         weights: dict[str, float] | None = None,
+        equivariance: dict[str, float] | None = None,
         lr: float = 2e-4,
         landmarker_lr: float | None = None,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -157,6 +173,13 @@ class LandmarkGAN(L.LightningModule):
         self.hparams["template"] = authored.to_dict()
         self.hparams["image_size"] = list(image_size)
         self.loss_weights = _merge(DEFAULT_WEIGHTS, weights, "loss weights")
+        self.equivariance_change = _merge(DEFAULT_EQUIVARIANCE, equivariance, "equivariance options")
+        negative = sorted(k for k, v in self.equivariance_change.items() if v < 0)
+        if negative:
+            raise ConfigError(f"model.equivariance: {negative} must not be negative")
+        jpeg = self.equivariance_change["jpeg"]
+        if not (jpeg == 0 or 1 <= jpeg <= 95):
+            raise ConfigError(f"model.equivariance: jpeg must be 0 or a quality in [1, 95], got {jpeg}")
         # checked here, not at the first flow computation, so a bad setting stops the run before it starts
         if flow_method not in FLOW_METHODS:
             raise ConfigError(f"model.flow_method: expected one of {FLOW_METHODS}, got {flow_method!r}")
@@ -207,6 +230,16 @@ class LandmarkGAN(L.LightningModule):
         valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method, window))
         return flow_landmark_loss(landmarks, self.landmarker.landmarks(unmarked_next), forward, valid)
 
+    def _equivariance_loss(self, unmarked: Tensor, landmarks: Tensor) -> Tensor:
+        change = self.equivariance_change
+        warp = sample_warp(len(unmarked), change["affine"], device=unmarked.device)
+        changed = random_photometric(
+            warp_images(warp, unmarked), change["gain"], change["color"], change["gamma"], change["noise"]
+        )
+        changed = random_jpeg(changed, int(change["jpeg"]))
+        height, width = unmarked.shape[-2:]
+        return landmark_equivariance_loss(landmarks, self.landmarker.landmarks(changed), warp, height, width)
+
     def generator_losses(
         self, unmarked: Tensor, marked: Tensor, unmarked_next: Tensor | None = None
     ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
@@ -244,6 +277,8 @@ class LandmarkGAN(L.LightningModule):
             parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
         if w["flow"] > 0 and unmarked_next is not None:
             parts["flow"] = self._flow_loss(unmarked, unmarked_next, landmarks_u)
+        if w["equivariance"] > 0:
+            parts["equivariance"] = self._equivariance_loss(unmarked, landmarks_u)
         if w["paint_free"] > 0:
             parts["paint_free"] = paint_weights(
                 fake_unmarked, self.marker_color, self.hparams.paint_tolerance

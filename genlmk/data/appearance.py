@@ -1,0 +1,80 @@
+"""Random appearance changes of image batches, as pure functions on tensors.
+
+What changes between two frames of the same pose filmed a moment apart: the exposure (an overall
+gain), the white balance (a gain per channel), the tone curve (a gamma), the sensor noise
+(:func:`random_photometric`) and the codec's block artifacts (:func:`random_jpeg`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def random_photometric(
+    images: Tensor,
+    gain: float = 0.0,
+    color: float = 0.0,
+    gamma: float = 0.0,
+    noise: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Each image with its own random exposure, white balance, tone curve and noise.
+
+    Args:
+        images: (B, C, H, W) in [0, 1].
+        gain: standard deviation of the log of the overall gain.
+        color: standard deviation of the log of each channel's extra gain.
+        gamma: standard deviation of the log of the gamma.
+        noise: standard deviation of additive Gaussian noise (per pixel and channel).
+        generator: torch random generator on the images' device (default: the global one).
+
+    Returns:
+        (B, C, H, W) in [0, 1]; ``images`` itself when every amount is 0.
+    """
+    if gain == color == gamma == noise == 0.0:
+        return images
+    b, c = images.shape[:2]
+
+    def lognormal(*shape: int, sigma: float) -> Tensor:
+        draw = torch.randn(*shape, 1, 1, generator=generator, device=images.device, dtype=images.dtype)
+        return torch.exp(sigma * draw)
+
+    exponent = lognormal(b, 1, sigma=gamma)
+    scale = lognormal(b, 1, sigma=gain) * lognormal(b, c, sigma=color)
+    changed = images.clamp(min=0.0).pow(exponent) * scale
+    if noise > 0:
+        changed = changed + noise * torch.randn(
+            changed.shape, generator=generator, device=images.device, dtype=images.dtype
+        )
+    return changed.clamp(0.0, 1.0)
+
+
+def random_jpeg(images: Tensor, lowest_quality: int) -> Tensor:
+    """Each image through a JPEG round trip at a random quality (no gradient flows through it).
+
+    Args:
+        images: (B, 3, H, W) RGB in [0, 1].
+        lowest_quality: qualities are drawn uniformly from ``[lowest_quality, 95]`` (torch's global
+            generator, so a resumed run draws the same); 0 leaves the images as they are.
+
+    Returns:
+        (B, 3, H, W) in [0, 1], on the images' device and dtype.
+    """
+    if lowest_quality <= 0:
+        return images
+    if not 1 <= lowest_quality <= 95:
+        raise ValueError(f"lowest_quality must be in [1, 95] or 0, got {lowest_quality}")
+    qualities = torch.randint(int(lowest_quality), 96, (len(images),)).tolist()
+    frames = (images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    decoded = []
+    for frame, quality in zip(frames, qualities, strict=True):
+        bgr = np.ascontiguousarray(frame[..., ::-1])
+        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise RuntimeError("OpenCV could not JPEG-encode a frame")
+        decoded.append(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])
+    stacked = torch.from_numpy(np.stack(decoded).copy()).permute(0, 3, 1, 2)
+    return stacked.to(device=images.device, dtype=images.dtype) / 255.0

@@ -1,0 +1,149 @@
+"""The landmark equivariance term: a known random warp and appearance change of each frame."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genlmk.data.appearance import random_jpeg, random_photometric
+from genlmk.geometry.transforms import RandomWarp, sample_warp, warp_images
+from genlmk.losses import landmark_equivariance_loss
+
+SIZE = 64
+
+
+def _blob(centre: tuple[float, float], sigma: float) -> torch.Tensor:
+    """(1, 3, SIZE, SIZE) Gaussian blob centred at ``centre`` pixels (x, y)."""
+    coords = torch.arange(SIZE, dtype=torch.float64) + 0.5  # pixel centres
+    x, y = coords[None, :], coords[:, None]
+    blob = torch.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / (2 * sigma**2))
+    return blob.expand(1, 3, SIZE, SIZE)
+
+
+def _centroid(images: torch.Tensor) -> torch.Tensor:
+    """A perfectly equivariant 'landmarker': the brightness centroid. (B, 3, H, W) -> (B, 1, 2) pixels."""
+    weight = images.mean(1)
+    coords = torch.arange(SIZE, dtype=images.dtype) + 0.5
+    total = weight.sum((-2, -1))
+    x = (weight * coords[None, None, :]).sum((-2, -1)) / total
+    y = (weight * coords[None, :, None]).sum((-2, -1)) / total
+    return torch.stack((x, y), -1)[:, None, :]
+
+
+def test_a_pure_translation_is_undone_exactly():
+    # T(z) = z + (0.1, -0.05) normalized: the warped image shows the image's point z + b at z,
+    # so its landmarks sit b (in pixels, (SIZE - 1) / 2 per unit) up and to the left
+    shift = torch.tensor([0.1, -0.05], dtype=torch.float64)
+    theta = torch.cat((torch.eye(2, dtype=torch.float64), shift[:, None]), 1)[None]
+    landmarks = torch.tensor([[[20.0, 30.0], [40.5, 12.25]]], dtype=torch.float64)
+    warped_landmarks = landmarks - shift * (SIZE - 1) / 2
+    warp = RandomWarp(theta)
+    followed = landmark_equivariance_loss(landmarks, warped_landmarks, warp, SIZE, SIZE)
+    assert followed.item() == pytest.approx(0, abs=1e-12)
+    # landmarks that did not move with the image are off by |b| pixels in each coordinate
+    loss = landmark_equivariance_loss(landmarks, landmarks, warp, SIZE, SIZE, huber=100.0)
+    expected = 0.5 * ((shift * (SIZE - 1) / 2) ** 2).sum()
+    assert loss.item() == pytest.approx(expected.item())
+
+
+def test_the_loss_agrees_with_warp_images_on_a_real_warp():
+    # the blob's centroid in the warped image, carried back, is the original centroid: the loss's
+    # pixel <-> normalized conversion matches the one warp_images resamples with
+    generator = torch.Generator().manual_seed(3)
+    warp = RandomWarp(sample_warp(4, 0.1, generator=generator).theta.double())
+    images = _blob((30.3, 34.7), sigma=5.0).expand(4, 3, SIZE, SIZE)
+    landmarks, warped_landmarks = _centroid(images), _centroid(warp_images(warp, images))
+    assert (warped_landmarks - landmarks).abs().max() > 2  # the warp moved the blob
+    # within 0.005 px (resampling); align_corners=False conversions would be ~0.04 px off
+    assert landmark_equivariance_loss(landmarks, warped_landmarks, warp, SIZE, SIZE).item() < 0.5 * 0.005**2
+
+
+def test_photometric_change_is_per_image_bounded_and_reproducible():
+    images = torch.full((3, 3, 8, 8), 0.5)
+    assert random_photometric(images) is images  # nothing asked, nothing changed
+
+    def draw() -> torch.Tensor:
+        return random_photometric(images, 0.2, 0.05, 0.1, generator=torch.Generator().manual_seed(0))
+
+    changed = draw()
+    assert torch.equal(changed, draw())
+    assert changed.min() >= 0 and changed.max() <= 1
+    means = changed.mean((1, 2, 3))
+    assert means.unique().numel() == 3  # each image its own exposure
+    # no noise asked: a uniform image stays uniform
+    assert torch.equal(changed, changed[:, :, :1, :1].expand_as(changed))
+    noisy = random_photometric(images, noise=0.05, generator=torch.Generator().manual_seed(0))
+    assert 0.03 < (noisy - images).std() < 0.07
+
+
+def _smooth_image() -> torch.Tensor:
+    """(1, 3, 32, 32) a smooth colour gradient with a sharp square: JPEG blocks show at its edges."""
+    ramp = torch.linspace(0.2, 0.8, 32)
+    red, green = ramp[None, :].expand(32, 32), ramp[:, None].expand(32, 32)
+    image = torch.stack((red, green, torch.full((32, 32), 0.5)))
+    image[:, 8:20, 10:22] = 0.9
+    return image[None]
+
+
+def test_jpeg_round_trip_degrades_by_quality_and_is_reproducible():
+    image = _smooth_image().expand(4, 3, 32, 32).double()
+    assert random_jpeg(image, 0) is image
+    torch.manual_seed(0)
+    first = random_jpeg(image, 5)
+    torch.manual_seed(0)
+    assert torch.equal(first, random_jpeg(image, 5))
+    assert first.dtype == torch.float64 and first.shape == image.shape
+    high = (random_jpeg(image, 95) - image).abs().mean()
+    low = (random_jpeg(image, 1) - image).abs().mean()  # qualities 1-95, mostly far below 95
+    assert 0 < high < low
+    with pytest.raises(ValueError, match=r"lowest_quality must be in \[1, 95\] or 0, got 100"):
+        random_jpeg(image, 100)
+
+
+def _system(**options):
+    from genlmk.systems.landmarks import LandmarkGAN
+
+    return LandmarkGAN(
+        template="face",
+        image_size=(SIZE, SIZE),
+        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
+        generator={"ngf": 4, "blocks": 1},
+        discriminator={"ndf": 4, "layers": 2},
+        **options,
+    )
+
+
+def test_equivariance_term_enters_the_system_losses_and_trains_the_landmarker():
+    torch.manual_seed(0)
+    model = _system(weights={"equivariance": 1.0})
+    frames = torch.rand(2, 3, SIZE, SIZE)
+    _, parts, _ = model.generator_losses(frames, torch.rand(2, 3, SIZE, SIZE))
+    # untrained, the landmarker answers the template whatever the frame: the loss is the warp's motion
+    assert parts["equivariance"].item() > 0
+    parts["equivariance"].backward()
+    assert model.landmarker.features[0].weight.grad.abs().sum() > 0
+    _, without, _ = _system().generator_losses(frames, torch.rand(2, 3, SIZE, SIZE))
+    assert "equivariance" not in without
+
+
+def test_no_warp_and_no_change_gives_no_equivariance_loss():
+    nothing = {"affine": 0, "gain": 0, "color": 0, "gamma": 0, "noise": 0}
+    model = _system(weights={"equivariance": 1.0}, equivariance=nothing)
+    _, parts, _ = model.generator_losses(torch.rand(2, 3, SIZE, SIZE), torch.rand(2, 3, SIZE, SIZE))
+    assert parts["equivariance"].item() == pytest.approx(0.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"shift": 0.1}, r"unknown equivariance options \['shift'\]"),
+        ({"noise": -0.1}, r"model\.equivariance: \['noise'\] must not be negative"),
+        ({"jpeg": 100}, r"model\.equivariance: jpeg must be 0 or a quality in \[1, 95\], got 100"),
+    ],
+    ids=["unknown_key", "negative", "jpeg_quality"],
+)
+def test_bad_equivariance_options_are_refused_when_the_model_is_built(options, message):
+    from genlmk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        _system(equivariance=options)
