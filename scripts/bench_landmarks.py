@@ -9,6 +9,7 @@ Usage:
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench                  # the cpu preset
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_video --video    # unmarked video
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + flow loss
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_eq --equivariance 5  # + equivariance
     (--steps N, --data DIR, --template NAME, --config YAML, and any extra `genlmk fit` arguments after --)
 
 Prints a table and writes OUT/benchmark.json.
