@@ -52,6 +52,11 @@ def random_photometric(
     return changed.clamp(0.0, 1.0)
 
 
+def uint8_frames(images: Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [0, 1] -> (B, H, W, 3) uint8 on the host (rounded; no gradient)."""
+    return (images.detach().clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
 def random_jpeg(images: Tensor, lowest_quality: int) -> Tensor:
     """Each image through a JPEG round trip at a random quality (no gradient flows through it).
 
@@ -68,9 +73,8 @@ def random_jpeg(images: Tensor, lowest_quality: int) -> Tensor:
     if not 1 <= lowest_quality <= 95:
         raise ValueError(f"lowest_quality must be in [1, 95] or 0, got {lowest_quality}")
     qualities = torch.randint(int(lowest_quality), 96, (len(images),)).tolist()
-    frames = (images.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
     decoded = []
-    for frame, quality in zip(frames, qualities, strict=True):
+    for frame, quality in zip(uint8_frames(images), qualities, strict=True):
         bgr = np.ascontiguousarray(frame[..., ::-1])
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:

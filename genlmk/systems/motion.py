@@ -29,6 +29,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 
 from genlmk.checkpoints import FRAME_SIZE_KEY, KIND_KEY
+from genlmk.data.appearance import uint8_frames
 from genlmk.errors import ConfigError
 from genlmk.geometry.coordinates import normalized_to_pixels
 from genlmk.geometry.filters import image_pyramid
@@ -62,17 +63,12 @@ def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, what: 
     return {**copy.deepcopy(dict(defaults)), **dict(given or {})}
 
 
-def _uint8_images(images: Tensor) -> np.ndarray:
-    """(B, 3, H, W) in [0, 1] -> (B, H, W, 3) uint8."""
-    return (images.detach().clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
 def _with_keypoints(images: Tensor, value: Tensor) -> np.ndarray:
     """Images (B, 3, H, W) with their normalized keypoints (B, K, 2) drawn, (B, H, W, 3) uint8."""
     height, width = images.shape[-2:]
     pixels = normalized_to_pixels(value.detach().float(), height, width, align_corners=True).cpu().numpy()
     radius = max(1, height // 64)
-    return np.stack([draw_keypoints(img, pts, radius) for img, pts in zip(_uint8_images(images), pixels)])
+    return np.stack([draw_keypoints(img, pts, radius) for img, pts in zip(uint8_frames(images), pixels)])
 
 
 class MotionTransferSystem(LightningModule):
@@ -309,11 +305,11 @@ class MotionTransferSystem(LightningModule):
             _with_keypoints(source[:count], out["kp_source"].value[:count]),
             _with_keypoints(driving[:count], out["kp_driving"].value[:count]),
             _with_keypoints(generated.prediction[:count], out["kp_driving"].value[:count]),
-            _uint8_images(generated.deformed[:count]),
+            uint8_frames(generated.deformed[:count]),
         ]
         if generated.motion.occlusion is not None:
             occlusion = nn.functional.interpolate(generated.motion.occlusion[:count], size=(height, width))
-            columns.append(_uint8_images(occlusion.expand(-1, 3, -1, -1)))
+            columns.append(uint8_frames(occlusion.expand(-1, 3, -1, -1)))
         grid = np.concatenate([np.concatenate(list(row), axis=1) for row in zip(*columns)], axis=0)
         board.add_image(tag, grid, self.global_step, dataformats="HWC")
 
