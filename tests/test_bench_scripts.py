@@ -92,7 +92,9 @@ def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_pa
     assert summary["equivariance_weight"] == 3.0 and '"equivariance": 3.0' in summary["command"]
     assert Path(summary["checkpoint"]).is_file()
     rows = {row["set"]: row for row in summary["results"]}
-    assert set(rows) == {"test", "clip_smooth", "clip_static"}
+    # trained on video: the training video is scored beside the unseen clips
+    assert set(rows) == {"test", "clip_smooth", "clip_static", "train_unmarked_video"}
     assert rows["test"]["flicker"] is None and rows["clip_smooth"]["flicker"] > 0
+    assert rows["train_unmarked_video"]["flicker"] > 0
     assert all(row["untrained_nme"] > 0 for row in rows.values())
     assert not list(out.glob(".*.tmp"))  # written through a temporary file, renamed into place
