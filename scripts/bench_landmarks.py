@@ -14,6 +14,7 @@ Usage:
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_video --video    # unmarked video
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + flow loss
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_eq --equivariance 5  # + equivariance
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_order --order 1  # + closed-line order
     (--steps N, --data DIR, --template NAME, --config YAML, and any extra `genlmk fit` arguments after --)
 
 Prints a table and writes OUT/benchmark.json.
@@ -66,6 +67,7 @@ def main() -> None:
     )
     parser.add_argument("--flow", type=float, default=0.0, help="flow loss weight (implies --video)")
     parser.add_argument("--equivariance", type=float, default=0.0, help="equivariance loss weight")
+    parser.add_argument("--order", type=float, default=0.0, help="closed-line order loss weight")
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
@@ -89,9 +91,9 @@ def main() -> None:
         fit += ["--data.unmarked", str(data / TRAINING_VIDEO[1]), "--data.temporal", "true"]
     else:
         fit += ["--data.unmarked", str(data / "train_unmarked")]
-    if on_video or args.equivariance > 0:
+    if on_video or args.equivariance > 0 or args.order > 0:
         weights = yaml.safe_load(Path(args.config).read_text())["model"]["init_args"]["weights"]
-        weights.update(flow=args.flow, equivariance=args.equivariance)
+        weights.update(flow=args.flow, equivariance=args.equivariance, order=args.order)
         fit += ["--model.weights", json.dumps(weights)]
     if args.steps:
         fit += ["--trainer.max_steps", str(args.steps)]
@@ -123,6 +125,7 @@ def main() -> None:
         "train_seconds": train_seconds,
         "flow_weight": args.flow,
         "equivariance_weight": args.equivariance,
+        "order_weight": args.order,
         "unmarked": "video" if on_video else "frames",
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,

@@ -8,6 +8,9 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - adversarial (LSGAN): D_M judges fake_m against m, D_U judges fake_u against u;
 - cycle (L1): G(fake_m) ~ u, and R(T + L(fake_u), fake_u) ~ m;
 - spring: every template edge keeps its template length (both landmark predictions);
+- order (optional): the points of each closed line stay in their template order rather than
+  slide one place round it, which the chamfer, spring and adversarial terms cannot tell apart
+  (both landmark predictions; zero while the order is right);
 - paint chamfer: the lines predicted on fake_u = G(m) meet the paint segmented in m by the
   template's marker colour (a long-range geometric signal; weight 0 turns it off);
 - identity (optional): G(u) ~ u;
@@ -30,18 +33,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
-from genlmk.data.appearance import random_jpeg, random_photometric
+from genlmk.data.appearance import random_jpeg, random_photometric, uint8_frames
 from genlmk.errors import ConfigError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
+    closed_line_order_loss,
     flow_landmark_loss,
     landmark_equivariance_loss,
     lsgan_loss,
@@ -62,6 +65,7 @@ DEFAULT_WEIGHTS = {
     "cycle": 10.0,
     "identity": 0.0,
     "spring": 1.0,
+    "order": 0.0,
     "chamfer": 1.0,
     "paint_free": 0.0,
     "flow": 0.0,
@@ -121,8 +125,8 @@ class LandmarkGAN(L.LightningModule):
         generator: ``{ngf, blocks, residual}`` of the marked -> unmarked ResNet generator.
         discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
         renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
-        weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``chamfer``,
-            ``paint_free``, ``flow``, ``equivariance``).
+        weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``order``,
+            ``chamfer``, ``paint_free``, ``flow``, ``equivariance``).
         equivariance: the equivariance term's random change (``affine``, ``gain``, ``color``,
             ``gamma``, ``noise``, ``jpeg``; see ``DEFAULT_EQUIVARIANCE``).
         flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
@@ -224,6 +228,10 @@ class LandmarkGAN(L.LightningModule):
         paint, valid = sample_paint_points(weights, self.hparams.paint_samples)
         return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
 
+    def _order_loss(self, landmarks: Tensor) -> Tensor:
+        lines = [torch.tensor(line, device=landmarks.device) for line in self.template.closed_lines]
+        return closed_line_order_loss(landmarks, self.template_points, lines)
+
     def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
         method, window = self.hparams.flow_method, self.hparams.flow_window
         forward = dense_flow(unmarked, unmarked_next, method, window)
@@ -271,6 +279,8 @@ class LandmarkGAN(L.LightningModule):
             "spring": spring_loss(landmarks_u, self.template_points, self.edges)
             + spring_loss(landmarks_m, self.template_points, self.edges),
         }
+        if w["order"] > 0:
+            parts["order"] = self._order_loss(landmarks_u) + self._order_loss(landmarks_m)
         if w["chamfer"] > 0:
             parts["chamfer"] = self._chamfer(landmarks_m, marked)
         if w["identity"] > 0:
@@ -418,9 +428,9 @@ class LandmarkGAN(L.LightningModule):
         count = min(4, unmarked.shape[0])
         with torch.no_grad():
             drawn = []
-            for image, points in zip(unmarked[:count], images["landmarks_unmarked"][:count]):
-                array = (image.permute(1, 2, 0).clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
-                overlay = draw_landmarks(array, points.detach().cpu().numpy(), self.template, radius=1)
+            points = images["landmarks_unmarked"][:count].detach().cpu().numpy()
+            for array, frame_points in zip(uint8_frames(unmarked[:count]), points):
+                overlay = draw_landmarks(array, frame_points, self.template, radius=1)
                 drawn.append(torch.from_numpy(overlay).permute(2, 0, 1).float() / 255)
             rows = [
                 torch.stack(drawn).to(unmarked.device),

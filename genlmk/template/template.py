@@ -147,6 +147,11 @@ class Template:
         return len(line) > 2 and line[0] == line[-1]
 
     @property
+    def closed_lines(self) -> list[tuple[int, ...]]:
+        """Each closed line's distinct landmark indices in order (the repeated first one dropped)."""
+        return [line[:-1] for k, line in enumerate(self.lines) if self.is_closed(k)]
+
+    @property
     def edges(self) -> np.ndarray:
         """``(E, 2)`` int64 array of neighbouring landmark pairs along the lines.
 
