@@ -76,10 +76,15 @@ def closed_line_order_loss(
         offsets = template_points[line] - template_points[line].mean(dim=0)  # (K, 2)
         u, v = offsets[:, 0], offsets[:, 1]
         expected = torch.stack((a * u - b * v, b * u + a * v), dim=-1)  # (B, K, 2)
-
-        def misfit(shift: int, predicted: Tensor = predicted, expected: Tensor = expected) -> Tensor:
-            return ((predicted - expected.roll(shift, dims=1)) ** 2).sum(-1)  # (B, K)
-
-        slid = torch.minimum(misfit(1), misfit(-1))
-        losses.append(torch.relu(misfit(0) - ratio * slid).mean(dim=1))
+        own = _squared_distance(predicted, expected)  # (B, K)
+        neighbours = torch.minimum(
+            _squared_distance(predicted, expected.roll(1, dims=1)),
+            _squared_distance(predicted, expected.roll(-1, dims=1)),
+        )
+        losses.append(torch.relu(own - ratio * neighbours).mean(dim=1))
     return torch.stack(losses).mean()
+
+
+def _squared_distance(first: Tensor, second: Tensor) -> Tensor:
+    """(..., 2), (..., 2) -> (...) squared distances."""
+    return ((first - second) ** 2).sum(-1)

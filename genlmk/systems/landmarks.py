@@ -9,8 +9,8 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - cycle (L1): G(fake_m) ~ u, and R(T + L(fake_u), fake_u) ~ m;
 - spring: every template edge keeps its template length (both landmark predictions);
 - order (optional): the points of each closed line stay in their template order rather than
-  slide one place round it, which the chamfer, spring and adversarial terms cannot tell apart
-  (both landmark predictions; zero while the order is right);
+  slide round it (all of it or part), which the chamfer, spring and adversarial terms cannot
+  tell apart (both landmark predictions; zero while the order is right);
 - paint chamfer: the lines predicted on fake_u = G(m) meet the paint segmented in m by the
   template's marker colour (a long-range geometric signal; weight 0 turns it off);
 - identity (optional): G(u) ~ u;
