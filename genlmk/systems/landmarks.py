@@ -228,9 +228,11 @@ class LandmarkGAN(L.LightningModule):
         paint, valid = sample_paint_points(weights, self.hparams.paint_samples)
         return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
 
-    def _order_loss(self, landmarks: Tensor) -> Tensor:
-        lines = [torch.tensor(line, device=landmarks.device) for line in self.template.closed_lines]
-        return closed_line_order_loss(landmarks, self.template_points, lines)
+    def _order_loss(self, *predictions: Tensor) -> Tensor:
+        """The order term summed over landmark predictions, each (B, N, 2) pixels."""
+        device = self.template_points.device
+        lines = [torch.tensor(line, device=device) for line in self.template.closed_lines]
+        return sum(closed_line_order_loss(p, self.template_points, lines) for p in predictions)
 
     def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
         method, window = self.hparams.flow_method, self.hparams.flow_window
@@ -280,7 +282,7 @@ class LandmarkGAN(L.LightningModule):
             + spring_loss(landmarks_m, self.template_points, self.edges),
         }
         if w["order"] > 0:
-            parts["order"] = self._order_loss(landmarks_u) + self._order_loss(landmarks_m)
+            parts["order"] = self._order_loss(landmarks_u, landmarks_m)
         if w["chamfer"] > 0:
             parts["chamfer"] = self._chamfer(landmarks_m, marked)
         if w["identity"] > 0:
