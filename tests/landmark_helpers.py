@@ -13,6 +13,7 @@ from genlmk.template import Template, load_template
 
 TINY_LANDMARKER = {"channels": [4, 8, 8, 8], "hidden": 16, "coords": True}
 TINY_HEATMAP_LANDMARKER = {"channels": [4, 8, 8, 8], "hidden": 8, "head": "heatmap"}
+TINY_ANTIALIASED_HEATMAP_LANDMARKER = {**TINY_HEATMAP_LANDMARKER, "antialias": True}
 
 
 def tiny_landmarks_checkpoint(

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from landmark_helpers import TINY_HEATMAP_LANDMARKER, TINY_LANDMARKER, tiny_landmarks_checkpoint
+from landmark_helpers import (
+    TINY_ANTIALIASED_HEATMAP_LANDMARKER,
+    TINY_HEATMAP_LANDMARKER,
+    TINY_LANDMARKER,
+    tiny_landmarks_checkpoint,
+)
 
 from genlmk.cli.main import main
 from genlmk.data.images import resize_rgb
@@ -18,7 +23,11 @@ from genlmk.template import Template, load_template
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 
 
-@pytest.fixture(scope="module", params=[TINY_LANDMARKER, TINY_HEATMAP_LANDMARKER], ids=["offsets", "heatmap"])
+@pytest.fixture(
+    scope="module",
+    params=[TINY_LANDMARKER, TINY_HEATMAP_LANDMARKER, TINY_ANTIALIASED_HEATMAP_LANDMARKER],
+    ids=["offsets", "heatmap", "heatmap-antialiased"],
+)
 def checkpoint(request, tmp_path_factory):
     # a non-square input, so width and height cannot be swapped unnoticed
     return tiny_landmarks_checkpoint(

@@ -11,7 +11,7 @@ from genlmk.networks.cyclegan import (
     init_weights,
     load_cyclegan_weights,
 )
-from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker, soft_argmax
+from genlmk.networks.deformation import BinomialBlur, LandmarkDeformationNet, build_landmarker, soft_argmax
 
 
 def _parameter_layers(model):
@@ -86,6 +86,60 @@ def test_deformation_net_starts_at_the_template(head, coords):
     assert offsets.shape == (3, 11, 2)
     assert offsets.abs().max() < 0.05
     assert torch.allclose(net.landmarks(torch.rand(1, 3, 48, 64)), points, atol=0.05)
+
+
+def test_antialiased_net_blurs_before_each_stride_2_convolution_and_starts_at_the_template():
+    points = torch.rand(11, 2) * torch.tensor([64.0, 48.0])
+    net = LandmarkDeformationNet(
+        points, (64, 48), channels=(8, 16, 32, 64), hidden=16, head="heatmap", norm="instance", antialias=True
+    )
+    assert torch.allclose(net.landmarks(torch.rand(2, 3, 48, 64)), points, atol=0.05)
+    stages = [
+        type(m).__name__
+        for m in net.features
+        if not isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.LeakyReLU))
+    ]
+    assert stages == ["BinomialBlur", "Conv2d"] * 4
+
+
+def _feature_change_under_a_one_pixel_move(antialias: bool, seed: int) -> float:
+    torch.manual_seed(seed)  # the blur has no parameters: both nets get the same convolutions
+    net = LandmarkDeformationNet(
+        torch.rand(5, 2) * 64, (64, 64), channels=(8, 8, 8, 8), hidden=8, norm="instance", antialias=antialias
+    )
+    scene = torch.rand(2, 3, 80, 80, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        before, after = net.features(scene[..., 8:72, 8:72]), net.features(scene[..., 8:72, 9:73])
+    return float((after - before).norm() / before.norm())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_antialiased_features_change_less_when_the_content_moves_by_one_pixel(seed):
+    # fine texture moved by one pixel: the plain stride-2 stack aliases it, its 1/16 features change
+    # about as much as for an unrelated image; blurred first, they change by a fraction of that
+    plain = _feature_change_under_a_one_pixel_move(False, seed)
+    blurred = _feature_change_under_a_one_pixel_move(True, seed)
+    assert plain > 0.8 and blurred < 0.4 * plain
+
+
+def test_binomial_blur_keeps_flat_images_and_removes_the_highest_frequency():
+    blur = BinomialBlur(2)
+    flat = torch.full((1, 2, 6, 7), 0.3)
+    assert torch.allclose(blur(flat), flat)  # repeated edges: no darkening at the border
+    rows, cols = torch.meshgrid(torch.arange(6), torch.arange(8), indexing="ij")
+    checkerboard = ((rows + cols) % 2).float().expand(1, 2, 6, 8) * 2 - 1  # +-1: the Nyquist pattern
+    assert blur(checkerboard)[..., 1:-1, 1:-1].abs().max() < 1e-6
+    ramp = cols.float().expand(1, 2, 6, 8)
+    assert torch.allclose(blur(ramp)[..., 1:-1], ramp[..., 1:-1])  # linear content is unchanged
+
+
+def test_binomial_blur_gives_the_same_result_for_few_and_many_channels():
+    # up to 4 channels it runs as shifted sums, above as a grouped convolution
+    images = torch.rand(2, 8, 9, 11)
+    many = BinomialBlur(8)(images)
+    few = torch.cat([BinomialBlur(4)(images[:, :4]), BinomialBlur(4)(images[:, 4:])], dim=1)
+    assert torch.allclose(few, many, atol=1e-6)
+    assert not torch.allclose(many, images, atol=1e-2)
 
 
 def test_soft_argmax_of_a_peak_is_its_cell_centre_in_image_pixels():
