@@ -13,6 +13,9 @@ from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, wr
 from genlmk.evaluation.flicker_sources import CONDITIONS, encode_round_trip, flicker_by_source
 from genlmk.inference.landmarker import Landmarker
 
+# flicker (percent of the face box) below which a still clip counts as steady; the noise conditions give ~0.04
+ROUND_OFF = 1e-4
+
 
 @pytest.fixture
 def tiny_landmarker(tmp_path, face_template):
@@ -24,7 +27,9 @@ def test_a_still_clip_flickers_only_through_lighting_noise_and_encoding(tiny_lan
     poses = subject.clip_poses(np.random.default_rng(0), MotionRange(), 6, moving=False)
     figures = flicker_by_source({"tiny": tiny_landmarker}, subject, poses, seed=1)
     assert list(figures) == list(CONDITIONS)
-    assert figures["motion"]["tiny"] == 0.0
+    # identical frames give the same landmarks up to round-off: a batched convolution split over threads
+    # may sum in another order for some frames (1.6e-6 % seen with 2 threads, 0 with 1)
+    assert figures["motion"]["tiny"] < ROUND_OFF
     for condition in ("encoded", "lighting+noise", "noise"):
         assert figures[condition]["tiny"] > 0.0
     assert figures["encoded"]["tiny"] != figures["lighting+noise"]["tiny"]
@@ -70,7 +75,8 @@ def test_the_script_prints_and_writes_flicker_per_clip_and_condition(tmp_path, f
     assert set(figures) == {"static", "smooth"}
     for clip in figures.values():
         assert list(clip) == list(CONDITIONS) and set(clip["noise"]) == {"a", "b"}
-    assert figures["static"]["motion"] == {"a": 0.0, "b": 0.0}
+    assert set(figures["static"]["motion"]) == {"a", "b"}
+    assert max(figures["static"]["motion"].values()) < ROUND_OFF
     assert figures["smooth"]["motion"]["a"] > 0.0
 
 
