@@ -3,6 +3,7 @@
     python scripts/bench_predict.py [--config configs/landmarks/cpu.yaml] [--threads 2] [--frames 1000]
     python scripts/bench_predict.py --config configs/landmarks/cpu.yaml \
         --config configs/landmarks/heatmap.yaml     # the heatmap head
+    python scripts/bench_predict.py --compile --skip-e2e   # also compiled with torch.compile
 
 Prints medians over several runs of:
 - the landmark network alone (float images at the model input size): latency at batch 1 and
@@ -11,7 +12,9 @@ Prints medians over several runs of:
   and the mapping to frame pixels), and on frames twice that size (adds the resize);
 - end-to-end ``genlmk predict`` frames per second on a synthetic video (SyntheticSubject, smooth
   motion, --video-size px, --frames frames), including decoding and writing landmarks.csv, with
-  and without overlay.mp4.
+  and without overlay.mp4;
+- with ``--compile``, the network and ``predict`` again, compiled by ``Landmarker.compile`` for
+  each batch size (inductor; needs a C++ compiler), and the compile times.
 The network comes from the ``landmarker`` block and ``image_size`` of the config (several
 ``--config`` files are laid over each other as ``genlmk fit`` does, per ``model.init_args`` key), with random
 weights (speed does not depend on them). The load average is printed: on a shared machine,
@@ -88,25 +91,42 @@ def write_synthetic_video(path: Path, template_name: str, size: int, frames: int
             writer.write(subject.render(pose, rng, marked=False)[0])
 
 
-def bench_network(landmarker: Landmarker, runs: int) -> list[tuple[str, str]]:
-    width, height = landmarker.image_size
+def bench_network(
+    landmarker_for: Callable[[int], Landmarker], runs: int, label: str = ""
+) -> list[tuple[str, str]]:
+    """Rows for the network and ``predict`` at batch 1 and 64; ``landmarker_for(batch)`` gives the
+    landmarker to time at that batch size, ``label`` goes after each row's name."""
     rows = []
     gen = np.random.default_rng(0)
-    with torch.inference_mode():
-        for batch, repeats in ((1, 200), (64, 10)):
-            images = torch.rand(batch, 3, height, width)
-            frames = gen.integers(0, 256, (batch, height, width, 3), dtype=np.uint8)
-            big = gen.integers(0, 256, (batch, 2 * height, 2 * width, 3), dtype=np.uint8)
-            cases = (
-                ("network", lambda images=images: landmarker.network.landmarks(images)),
-                (f"predict {width}x{height} uint8", lambda f=frames: landmarker.predict(f)),
-                (f"predict {2 * width}x{2 * height} uint8", lambda f=big: landmarker.predict(f)),
-            )
+    for batch, repeats in ((1, 200), (64, 10)):
+        landmarker = landmarker_for(batch)
+        width, height = landmarker.image_size
+        images = torch.rand(batch, 3, height, width)
+        frames = gen.integers(0, 256, (batch, height, width, 3), dtype=np.uint8)
+        big = gen.integers(0, 256, (batch, 2 * height, 2 * width, 3), dtype=np.uint8)
+        cases = (
+            ("network", lambda images=images, lm=landmarker: lm.run_network(images)),
+            (f"predict {width}x{height} uint8", lambda f=frames, lm=landmarker: lm.predict(f)),
+            (f"predict {2 * width}x{2 * height} uint8", lambda f=big, lm=landmarker: lm.predict(f)),
+        )
+        with torch.inference_mode():
             for name, call in cases:
                 seconds = median_seconds(call, repeats, runs)
                 figure = f"{seconds * 1e3:.3f} ms" if batch == 1 else f"{batch / seconds:.0f} frames/s"
-                rows.append((f"{name}, batch {batch}", figure))
+                rows.append((f"{name}{label}, batch {batch}", figure))
     return rows
+
+
+def compiling(checkpoint: Path, rows: list[tuple[str, str]]) -> Callable[[int], Landmarker]:
+    """``batch -> Landmarker`` compiled for that batch size; each compile time is added to ``rows``."""
+
+    def landmarker_for(batch: int) -> Landmarker:
+        landmarker = Landmarker.from_checkpoint(checkpoint)
+        seconds = landmarker.compile(batch)
+        rows.append((f"torch.compile time, batch {batch}", f"{seconds:.1f} s"))
+        return landmarker
+
+    return landmarker_for
 
 
 def bench_end_to_end(checkpoint: Path, video: Path, frames: int, runs: int) -> list[tuple[str, str]]:
@@ -135,6 +155,9 @@ def main() -> None:
     parser.add_argument("--video-size", type=int, default=256, help="side of the end-to-end video, px")
     parser.add_argument("--e2e-runs", type=int, default=3, help="end-to-end runs per figure (median)")
     parser.add_argument("--skip-e2e", action="store_true", help="only the network and predict figures")
+    parser.add_argument(
+        "--compile", action="store_true", help="also the network and predict compiled with torch.compile"
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -147,7 +170,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(tmp) / "landmarker.ckpt"
         write_checkpoint(checkpoint, config, size, template_name)
-        rows += bench_network(Landmarker.from_checkpoint(checkpoint), args.runs)
+        eager = Landmarker.from_checkpoint(checkpoint)
+        rows += bench_network(lambda batch: eager, args.runs)
+        if args.compile:
+            compile_rows: list[tuple[str, str]] = []
+            rows += bench_network(compiling(checkpoint, compile_rows), args.runs, " (torch.compile)")
+            rows += compile_rows
         if not args.skip_e2e:
             video = Path(tmp) / "synthetic.mp4"
             write_synthetic_video(video, template_name, args.video_size, args.frames)

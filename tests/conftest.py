@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,10 @@ def small_template_dict(**overrides):
     }
     data.update(overrides)
     return data
+
+
+# torch.compile's inductor backend builds C++ on the CPU; tests of compiled paths skip without a compiler
+HAS_CXX = any(shutil.which(name) for name in ("g++", "c++", "clang++"))
 
 
 def run_genlmk(*args: str) -> subprocess.CompletedProcess:

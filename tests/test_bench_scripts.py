@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_script
+from conftest import HAS_CXX, run_script
 
 from genlmk.data.synthetic import SynthConfig, write_synthetic_dataset
 from genlmk.template import load_template
@@ -61,6 +61,14 @@ def test_bench_predict_lays_a_second_preset_over_the_first():
     assert result.returncode == 0, result.stderr
     assert "cpu.yaml + heatmap.yaml: landmarker {" in result.stdout and "'head': 'heatmap'" in result.stdout
     assert _figure(result.stdout, r"network, batch 1\s+([\d.]+) ms") > 0
+
+
+@pytest.mark.skipif(not HAS_CXX, reason="torch.compile's inductor backend needs a C++ compiler")
+def test_bench_predict_times_the_compiled_network_too():
+    result = run_script("bench_predict.py", "--runs", 1, "--threads", 1, "--skip-e2e", "--compile")
+    assert result.returncode == 0, result.stderr
+    assert _figure(result.stdout, r"network \(torch.compile\), batch 64\s+(\d+) frames/s") > 0
+    assert _figure(result.stdout, r"torch.compile time, batch 1\s+([\d.]+) s") > 0
 
 
 def test_bench_motion_times_a_frame_pair_and_refuses_frames_the_networks_cannot_take():
