@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--compile",
         action="store_true",
         help="torch.compile the network first (needs a C++ compiler; tens of seconds once per run, "
-        "then about 2x the network's frames/s on a CPU): for long footage",
+        "then about 2x the heatmap preset's network frames/s on a CPU): for long footage",
     )
     parser.add_argument(
         "--formats", default="csv", help="landmark files, comma-separated: csv, coco, npz (csv)"
