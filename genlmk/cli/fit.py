@@ -209,6 +209,11 @@ def run_fit(argv: list[str]) -> int:
     from lightning.pytorch import LightningDataModule, LightningModule
 
     warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
+    # Our systems step their optimizers by hand, and a checkpoint holds the weights after the step it
+    # counts: what resuming needs (tests/test_resume.py), so Lightning's long advice does not apply.
+    warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+    # Lightning's own use of torch.utils._pytree on this torch (upstream, raised on every fit)
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     try:
         _cli_class()(
             LightningModule,
