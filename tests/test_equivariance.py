@@ -41,8 +41,8 @@ def test_a_pure_translation_is_undone_exactly():
     followed = landmark_equivariance_loss(landmarks, warped_landmarks, warp, SIZE, SIZE)
     assert followed.item() == pytest.approx(0, abs=1e-12)
     # landmarks that did not move with the image are off by |b| pixels in each coordinate
-    loss = landmark_equivariance_loss(landmarks, landmarks, warp, SIZE, SIZE, huber=100.0)
-    expected = 0.5 * ((shift * (SIZE - 1) / 2) ** 2).sum()
+    loss = landmark_equivariance_loss(landmarks, landmarks, warp, SIZE, SIZE, threshold=100.0)
+    expected = 0.5 * ((shift * (SIZE - 1) / 2) ** 2).sum() / 100.0
     assert loss.item() == pytest.approx(expected.item())
 
 
@@ -133,14 +133,45 @@ def test_no_warp_and_no_change_gives_no_equivariance_loss():
     assert parts["equivariance"].item() == pytest.approx(0.0, abs=1e-5)
 
 
+def test_a_smaller_threshold_pulls_harder_on_small_misses():
+    landmarks = torch.tensor([[[20.0, 30.0]]], dtype=torch.float64)
+    identity = RandomWarp(torch.eye(2, 3, dtype=torch.float64)[None])
+
+    def gradient(miss: float, threshold: float) -> float:
+        warped = (landmarks + torch.tensor([miss, 0.0], dtype=torch.float64)).requires_grad_()
+        landmark_equivariance_loss(landmarks, warped, identity, SIZE, SIZE, threshold=threshold).backward()
+        return warped.grad[0, 0, 0].item()
+
+    # quadratic below the threshold (gradient miss / threshold), unit slope above it
+    assert gradient(0.3, 1.0) == pytest.approx(0.3)
+    assert gradient(0.3, 0.1) == pytest.approx(1.0)
+    assert gradient(5.0, 0.1) == pytest.approx(1.0)
+
+
+def test_the_equivariance_threshold_option_reaches_the_loss():
+    model = _system(weights={"equivariance": 1.0}, equivariance={"threshold": 0.05})
+    frames, marked = torch.rand(2, 3, SIZE, SIZE), torch.rand(2, 3, SIZE, SIZE)
+
+    def loss_with_threshold(threshold: float) -> float:
+        model.equivariance_change["threshold"] = threshold
+        torch.manual_seed(3)  # the same warp and appearance change for every threshold
+        return model.generator_losses(frames, marked)[1]["equivariance"].item()
+
+    # the untrained landmarker misses the warp's motion by pixels: the loss is ~|miss| with a tiny
+    # threshold and ~miss**2 / (2 * threshold) with a huge one
+    assert loss_with_threshold(1e4) < loss_with_threshold(1.0) < loss_with_threshold(0.05)
+    assert model.hparams["equivariance"] == {"threshold": 0.05}
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
+        ({"threshold": 0}, r"model\.equivariance: threshold must be positive, got 0"),
         ({"shift": 0.1}, r"unknown equivariance options \['shift'\]"),
         ({"noise": -0.1}, r"model\.equivariance: \['noise'\] must not be negative"),
         ({"jpeg": 100}, r"model\.equivariance: jpeg must be 0 or a quality in \[1, 95\], got 100"),
     ],
-    ids=["unknown_key", "negative", "jpeg_quality"],
+    ids=["zero_threshold", "unknown_key", "negative", "jpeg_quality"],
 )
 def test_bad_equivariance_options_are_refused_when_the_model_is_built(options, message):
     from genlmk.errors import ConfigError

@@ -46,9 +46,14 @@ def equivariance_jacobian_loss(
 
 
 def landmark_equivariance_loss(
-    landmarks: Tensor, warped_landmarks: Tensor, warp: RandomWarp, height: int, width: int, huber: float = 1.0
+    landmarks: Tensor,
+    warped_landmarks: Tensor,
+    warp: RandomWarp,
+    height: int,
+    width: int,
+    threshold: float = 1.0,
 ) -> Tensor:
-    """Huber distance between an image's landmarks and those of its warped copy carried back.
+    """Smooth-L1 distance between an image's landmarks and those of its warped copy carried back.
 
     The warped copy was made by :func:`~genlmk.geometry.transforms.warp_images`, so a landmark at
     ``z`` in it shows the image's point ``T(z)``: an equivariant landmarker has
@@ -59,11 +64,14 @@ def landmark_equivariance_loss(
         warped_landmarks: (B, N, 2) landmarks of the warped copies, pixels.
         warp: the warp (normalized coordinates, ``align_corners=True``, as ``warp_images``).
         height, width: image size, pixels.
-        huber: Huber threshold, pixels.
+        threshold: smooth-L1 threshold, pixels: a miss ``d`` costs ``d**2 / (2 * threshold)`` below
+            it and ``|d| - threshold / 2`` above, so a smaller threshold pulls harder on small misses
+            while large ones (a landmark lost in the warp) still cost only linearly. At 1 px this is
+            the Huber loss with a 1 px threshold.
 
     Returns:
-        Scalar: mean over landmarks of the Huber distance (summed over x and y).
+        Scalar: mean over landmarks of the smooth-L1 distance (summed over x and y).
     """
     normalized = pixels_to_normalized(warped_landmarks, height, width, align_corners=True)
     carried = normalized_to_pixels(warp_points(warp, normalized), height, width, align_corners=True)
-    return F.huber_loss(carried, landmarks, reduction="none", delta=huber).sum(-1).mean()
+    return F.smooth_l1_loss(carried, landmarks, reduction="none", beta=threshold).sum(-1).mean()

@@ -75,8 +75,17 @@ DEFAULT_WEIGHTS = {
 # affine map's entries around the identity (normalized units: 0.08 moves a 128 px frame by ~5 px;
 # on the benchmark it gave 21-30 % lower test NME than 0.03, see README),
 # ``jpeg`` the lowest JPEG quality of the copy (0: none), the rest as in
-# :func:`~genlmk.data.appearance.random_photometric`
-DEFAULT_EQUIVARIANCE = {"affine": 0.08, "gain": 0.08, "color": 0.03, "gamma": 0.05, "noise": 0.01, "jpeg": 0}
+# :func:`~genlmk.data.appearance.random_photometric`; ``threshold`` is the loss's smooth-L1
+# threshold in pixels (see :func:`~genlmk.losses.landmark_equivariance_loss`)
+DEFAULT_EQUIVARIANCE = {
+    "affine": 0.08,
+    "gain": 0.08,
+    "color": 0.03,
+    "gamma": 0.05,
+    "noise": 0.01,
+    "jpeg": 0,
+    "threshold": 1.0,
+}
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
@@ -129,7 +138,7 @@ class LandmarkGAN(L.LightningModule):
         weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``order``,
             ``chamfer``, ``paint_free``, ``flow``, ``equivariance``).
         equivariance: the equivariance term's random change (``affine``, ``gain``, ``color``,
-            ``gamma``, ``noise``, ``jpeg``; see ``DEFAULT_EQUIVARIANCE``).
+            ``gamma``, ``noise``, ``jpeg``) and loss threshold (``threshold``); see ``DEFAULT_EQUIVARIANCE``.
         flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
         flow_window: Farneback's averaging window, pixels of the model input.
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
@@ -185,6 +194,9 @@ class LandmarkGAN(L.LightningModule):
         jpeg = self.equivariance_change["jpeg"]
         if not (jpeg == 0 or 1 <= jpeg <= 95):
             raise ConfigError(f"model.equivariance: jpeg must be 0 or a quality in [1, 95], got {jpeg}")
+        if self.equivariance_change["threshold"] <= 0:
+            threshold = self.equivariance_change["threshold"]
+            raise ConfigError(f"model.equivariance: threshold must be positive, got {threshold}")
         # checked here, not at the first flow computation, so a bad setting stops the run before it starts
         if flow_method not in FLOW_METHODS:
             raise ConfigError(f"model.flow_method: expected one of {FLOW_METHODS}, got {flow_method!r}")
@@ -249,7 +261,10 @@ class LandmarkGAN(L.LightningModule):
         )
         changed = random_jpeg(changed, int(change["jpeg"]))
         height, width = unmarked.shape[-2:]
-        return landmark_equivariance_loss(landmarks, self.landmarker.landmarks(changed), warp, height, width)
+        warped_landmarks = self.landmarker.landmarks(changed)
+        return landmark_equivariance_loss(
+            landmarks, warped_landmarks, warp, height, width, threshold=change["threshold"]
+        )
 
     def generator_losses(
         self, unmarked: Tensor, marked: Tensor, unmarked_next: Tensor | None = None
