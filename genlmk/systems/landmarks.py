@@ -195,8 +195,8 @@ class LandmarkGAN(L.LightningModule):
         jpeg = self.equivariance_change["jpeg"]
         if not (jpeg == 0 or 1 <= jpeg <= 95):
             raise ConfigError(f"model.equivariance: jpeg must be 0 or a quality in [1, 95], got {jpeg}")
-        if self.equivariance_change["threshold"] <= 0:
-            threshold = self.equivariance_change["threshold"]
+        threshold = self.equivariance_change["threshold"]
+        if threshold <= 0:
             raise ConfigError(f"model.equivariance: threshold must be positive, got {threshold}")
         # checked here, not at the first flow computation, so a bad setting stops the run before it starts
         if flow_method not in FLOW_METHODS:
