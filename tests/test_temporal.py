@@ -53,6 +53,49 @@ def test_flow_loss_pulls_both_frames_towards_agreement():
     assert following.grad[0, 0, 0] < 0 < landmarks.grad[0, 0, 0]  # next moves right, current left
 
 
+def test_a_smaller_flow_threshold_pulls_harder_on_small_misses():
+    valid = torch.ones(1, 1, 32, 32, dtype=torch.bool)
+
+    def gradient(miss: float, threshold: float) -> float:
+        landmarks = torch.tensor([[[10.0, 10.0]]])
+        following = torch.tensor([[[10.0 + miss, 10.0]]], requires_grad=True)
+        flow_landmark_loss(landmarks, following, _constant_flow(0.0, 0.0), valid, threshold).backward()
+        return following.grad[0, 0, 0].item()
+
+    # quadratic below the threshold (gradient miss / threshold), unit slope above it
+    assert gradient(0.05, 1.0) == pytest.approx(0.05, rel=1e-4)
+    assert gradient(0.05, 0.1) == pytest.approx(0.5, rel=1e-4)
+    assert gradient(3.0, 0.1) == pytest.approx(1.0)
+
+
+def test_the_flow_threshold_option_reaches_the_loss(monkeypatch):
+    import genlmk.systems.landmarks as landmarks_module
+
+    directions = iter((0.5, -0.5))  # forward t -> t+1, then back: consistent, so trusted
+
+    def half_pixel_shift(frames_a, frames_b, method, window):
+        flow = torch.zeros(frames_a.shape[0], 2, *frames_a.shape[-2:])
+        flow[:, 0] = next(directions)
+        return flow
+
+    monkeypatch.setattr(landmarks_module, "dense_flow", half_pixel_shift)
+    model = landmarks_module.LandmarkGAN(
+        template="face",
+        image_size=(64, 64),
+        weights={"flow": 1.0},
+        flow_threshold=0.1,
+        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
+        generator={"ngf": 4, "blocks": 1},
+        discriminator={"ndf": 4, "layers": 2},
+    )
+    frames = torch.rand(2, 3, 64, 64)
+    # the same frame twice: the landmarks stay put and miss the flow's 0.5 px by 0.5 px each,
+    # smooth-L1 0.5 - 0.1 / 2 = 0.45 (Huber at 1 px would give 0.125)
+    _, parts, _ = model.generator_losses(frames, torch.rand(2, 3, 64, 64), frames.clone())
+    assert parts["flow"].item() == pytest.approx(0.45, abs=1e-4)
+    assert model.hparams.flow_threshold == 0.1  # kept in the checkpoint's hyperparameters
+
+
 def test_successor_index_stays_within_each_footage():
     assert successor_index(np.array([0, 0, 0, 1, 1, 2])).tolist() == [1, 2, -1, 4, -1, -1]
 
@@ -123,8 +166,9 @@ def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(monke
     [
         ({"flow_method": "raft"}, r"model\.flow_method: expected one of \('farneback', 'dis'\), got 'raft'"),
         ({"flow_window": 1}, r"model\.flow_window must be at least 3 pixels, got 1"),
+        ({"flow_threshold": 0.0}, r"model\.flow_threshold must be positive, got 0\.0"),
     ],
-    ids=["unknown_method", "window_too_small"],
+    ids=["unknown_method", "window_too_small", "zero_threshold"],
 )
 def test_bad_flow_settings_are_refused_when_the_model_is_built(option, message):
     from genlmk.errors import ConfigError

@@ -2,7 +2,7 @@
 
 The landmarks found in frame t, carried along by the dense optical flow t -> t+1, should be the
 landmarks found in frame t+1. Landmarks where the flow fails its forward-backward check
-(occlusion, poor texture) are left out, and a Huber penalty keeps flow outliers from dominating.
+(occlusion, poor texture) are left out, and a smooth-L1 penalty keeps flow outliers from dominating.
 """
 
 from __future__ import annotations
@@ -25,16 +25,17 @@ def sample_at(maps: Tensor, points: Tensor) -> Tensor:
 
 
 def flow_landmark_loss(
-    landmarks: Tensor, landmarks_next: Tensor, flow: Tensor, valid: Tensor, huber: float = 1.0
+    landmarks: Tensor, landmarks_next: Tensor, flow: Tensor, valid: Tensor, threshold: float = 1.0
 ) -> Tensor:
-    """Huber distance between the landmarks of frame t+1 and those of frame t moved by the flow.
+    """Smooth-L1 distance between the landmarks of frame t+1 and those of frame t moved by the flow.
 
     Args:
         landmarks: (B, N, 2) landmarks of frame t, pixels.
         landmarks_next: (B, N, 2) landmarks of frame t+1, pixels.
         flow: (B, 2, H, W) optical flow t -> t+1 on frame t's grid, pixels.
         valid: (B, 1, H, W) bool, where the flow passed its consistency check.
-        huber: Huber threshold, pixels.
+        threshold: smooth-L1 threshold, pixels: a miss ``d`` costs ``d**2 / (2 * threshold)`` below
+            it and ``|d| - threshold / 2`` above (at 1 px, the Huber loss at 1 px).
 
     Returns:
         Scalar: mean over the landmarks whose flow is valid (0 if none is).
@@ -45,5 +46,5 @@ def flow_landmark_loss(
     trusted = sample_at(valid.to(flow.dtype), where)[..., 0] > 0.5  # (B, N)
     if not bool(trusted.any()):
         return (landmarks.sum() + landmarks_next.sum()) * 0.0  # keeps both in the graph
-    error = F.huber_loss(landmarks_next, moved, reduction="none", delta=huber).sum(-1)
+    error = F.smooth_l1_loss(landmarks_next, moved, reduction="none", beta=threshold).sum(-1)
     return (error * trusted).sum() / trusted.sum()

@@ -142,6 +142,8 @@ class LandmarkGAN(L.LightningModule):
             ``gamma``, ``noise``, ``jpeg``) and loss threshold (``threshold``); see ``DEFAULT_EQUIVARIANCE``.
         flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
         flow_window: Farneback's averaging window, pixels of the model input.
+        flow_threshold: the flow loss's smooth-L1 threshold, pixels (smaller pulls harder on
+            sub-pixel disagreement).
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -173,6 +175,7 @@ class LandmarkGAN(L.LightningModule):
         paint_samples: int = 512,
         flow_method: str = "farneback",
         flow_window: int = 15,
+        flow_threshold: float = 1.0,
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
         init_generator: str | None = None,
@@ -203,6 +206,8 @@ class LandmarkGAN(L.LightningModule):
             raise ConfigError(f"model.flow_method: expected one of {FLOW_METHODS}, got {flow_method!r}")
         if flow_window < 3:
             raise ConfigError(f"model.flow_window must be at least 3 pixels, got {flow_window}")
+        if flow_threshold <= 0:
+            raise ConfigError(f"model.flow_threshold must be positive, got {flow_threshold}")
 
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
         self.landmarker = build_landmarker(landmarker or {}, points, image_size)
@@ -252,7 +257,8 @@ class LandmarkGAN(L.LightningModule):
         method, window = self.hparams.flow_method, self.hparams.flow_window
         forward = dense_flow(unmarked, unmarked_next, method, window)
         valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method, window))
-        return flow_landmark_loss(landmarks, self.landmarker.landmarks(unmarked_next), forward, valid)
+        landmarks_next = self.landmarker.landmarks(unmarked_next)
+        return flow_landmark_loss(landmarks, landmarks_next, forward, valid, self.hparams.flow_threshold)
 
     def _equivariance_loss(self, unmarked: Tensor, landmarks: Tensor) -> Tensor:
         change = self.equivariance_change
