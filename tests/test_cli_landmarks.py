@@ -150,6 +150,8 @@ def test_predict_writes_csv_and_overlay_then_evaluate_scores_it(trained, tmp_pat
                 str(tmp_path / "landmarks.csv"),
                 "--gt",
                 str(root / "clip_smooth_gt.csv"),
+                "--template",
+                str(root / "template.yaml"),
                 "--json",
                 str(tmp_path / "scores.json"),
             ]
@@ -157,8 +159,13 @@ def test_predict_writes_csv_and_overlay_then_evaluate_scores_it(trained, tmp_pat
         == 0
     )
     printed = capsys.readouterr().out
-    assert "NME %" in printed and "flicker %" in printed
+    assert "NME %" in printed and "flicker %" in printed and "along %" in printed
+    assert "per line of face" in printed and "#0 jaw_00..jaw_16" in printed
     scores = json.loads((tmp_path / "scores.json").read_text())
+    assert [line["points"] for line in scores["lines"]] == [17, 5, 5, 4, 5, 6, 6, 12, 8]
+    assert scores["along_percent"] ** 2 + scores["across_percent"] ** 2 == pytest.approx(
+        scores["flicker_percent"] ** 2
+    )
     gt, _, _ = read_landmark_csv(root / "clip_smooth_gt.csv", names)
     from genlmk.metrics.landmarks import box_diagonal, nme
 

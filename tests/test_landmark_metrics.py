@@ -6,7 +6,15 @@ import pytest
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.evaluation.landmarks import evaluate_landmark_files
-from genlmk.metrics.landmarks import box_diagonal, flicker, motion_gain, nme
+from genlmk.metrics.landmarks import (
+    box_diagonal,
+    flicker,
+    flicker_along_across,
+    line_tangents,
+    motion_gain,
+    nme,
+)
+from genlmk.template import Template
 
 GT = np.array([[[0.0, 0.0], [30.0, 0.0], [30.0, 40.0], [0.0, 40.0]]] * 5)  # box diagonal 50
 
@@ -59,6 +67,62 @@ def test_evaluate_files_known_answer_with_box_and_named_normalisers(tmp_path):
     assert by_eyes["nme_percent"] == pytest.approx(100 * 2.5 / 40)
     with pytest.raises(ConfigError, match="matches no landmark"):
         evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv", "nose*,eye_l_*")
+
+
+def test_line_tangents_follow_open_lines_one_sided_at_their_ends_and_closed_lines_round_the_loop():
+    #   0 - 1 - 2 (open, along x), and 1 - 3 - 4 - 1 closed (a triangle below 1)
+    points = np.array([[[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [2.0, 2.0], [0.0, 2.0]]])
+    tangents = line_tangents(points, [(0, 1, 2), (1, 3, 4, 1)])
+    assert np.allclose(tangents[0, :3], [[1.0, 0.0]] * 3)  # 1 takes its first line's direction
+    # on the loop 1 -> 3 -> 4 -> 1: 3's direction is from 1 to 4, 4's from 3 to 1
+    assert np.allclose(tangents[0, 3], np.array([-1.0, 1.0]) / np.sqrt(2.0))
+    assert np.allclose(tangents[0, 4], [0.0, -1.0])
+    assert np.isnan(line_tangents(points, [(0, 1)])[0, 2]).all()  # on no line
+
+
+def test_flicker_along_and_across_lines_split_the_flicker_exactly():
+    diag = box_diagonal(GT)
+    tangents = line_tangents(GT, [(0, 1), (2, 3)])  # top edge along x, bottom edge along -x
+    sliding = GT.copy()
+    sliding[1::2] += [1.0, 0.0]  # the error alternates 0, 1 px along the lines
+    along, across = flicker_along_across(sliding, GT, diag, tangents)
+    assert along == pytest.approx(flicker(sliding, GT, diag)) and across == pytest.approx(0.0)
+    noisy = GT + np.random.default_rng(0).normal(0.0, 0.5, GT.shape)
+    along, across = flicker_along_across(noisy, GT, diag, tangents)
+    assert along > 0 and across > 0
+    assert along**2 + across**2 == pytest.approx(flicker(noisy, GT, diag) ** 2)
+
+
+def _square_template(names: list[str]) -> Template:
+    return Template.from_dict(
+        {
+            "name": "square",
+            "size": [64, 64],
+            "landmarks": [{"name": n, "x": float(x), "y": float(y)} for n, (x, y) in zip(names, GT[0])],
+            "lines": [names[:2], names[2:]],
+            "marker": {"color": [0, 0, 255], "width": 2},
+        }
+    )
+
+
+def test_evaluate_files_with_a_template_scores_each_line(tmp_path):
+    names = ["top_a", "top_b", "bottom_a", "bottom_b"]
+    write_landmark_csv(tmp_path / "gt.csv", GT, names)
+    pred = GT.copy()
+    pred[1::2, 2:] += [0.0, 2.0]  # only the bottom line jitters, across itself, by 2 px
+    pred_path, gt_path = tmp_path / "pred.csv", tmp_path / "gt.csv"
+    write_landmark_csv(pred_path, pred, names)
+    result = evaluate_landmark_files(pred_path, gt_path, template=_square_template(names))
+    top, bottom = result["lines"]
+    assert (top["line"], top["points"], bottom["line"]) == ("#0 top_a..top_b", 2, "#1 bottom_a..bottom_b")
+    assert top["nme_percent"] == 0.0 and top["flicker_percent"] == 0.0
+    assert bottom["flicker_percent"] == pytest.approx(100 * 2.0 / 50)
+    assert bottom["across_percent"] == pytest.approx(bottom["flicker_percent"])
+    assert bottom["along_percent"] == pytest.approx(0.0)
+    assert result["across_percent"] == pytest.approx(result["flicker_percent"])
+    renamed = ["top_a", "top_b", "bottom_a", "chin"]
+    with pytest.raises(ConfigError, match=r"landmark 'chin' is not in .*gt.csv \(1 of 4 missing\)"):
+        evaluate_landmark_files(pred_path, gt_path, template=_square_template(renamed))
 
 
 def test_evaluate_files_needs_every_ground_truth_frame(tmp_path):

@@ -147,6 +147,11 @@ def add_landmarks(targets: argparse._SubParsersAction) -> None:
         help="NAME_A,NAME_B: normalise by their distance (globs average a group, "
         "e.g. 'eye_r_*,eye_l_*'); default: the ground-truth box diagonal",
     )
+    parser.add_argument(
+        "--template",
+        help="a template (YAML path or built-in name) whose landmark names match the ground truth's: "
+        "adds a table per template line and splits the flicker along and across the lines",
+    )
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.set_defaults(func=run_landmarks)
 
@@ -154,18 +159,19 @@ def add_landmarks(targets: argparse._SubParsersAction) -> None:
 def run_landmarks(args: argparse.Namespace) -> int:
     from genlmk.evaluation.landmarks import evaluate_landmark_files
     from genlmk.evaluation.report import Column, format_table, json_ready, write_json
+    from genlmk.template import load_template
 
-    results = [evaluate_landmark_files(pred, args.gt, args.norm) for pred in args.pred]
-    columns = [
-        Column("pred", "predictions"),
-        Column("frames", "frames"),
-        Column("landmarks", "landmarks"),
-        Column("nme_percent", "NME %", ".3f"),
-        Column("flicker_percent", "flicker %", ".3f"),
-        Column("motion_gain", "motion gain", ".3f"),
-        Column("normalizer", "normalised by"),
-    ]
-    print(format_table(results, columns))
+    template = load_template(args.template) if args.template else None
+    results = [evaluate_landmark_files(pred, args.gt, args.norm, template) for pred in args.pred]
+    scores = [Column("nme_percent", "NME %", ".3f"), Column("flicker_percent", "flicker %", ".3f")]
+    if template is not None:
+        scores += [Column("along_percent", "along %", ".3f"), Column("across_percent", "across %", ".3f")]
+    scores.append(Column("motion_gain", "motion gain", ".3f"))
+    files = [Column("pred", "predictions"), Column("frames", "frames"), Column("landmarks", "landmarks")]
+    print(format_table(results, [*files, *scores, Column("normalizer", "normalised by")]))
+    for result in results if template is not None else ():
+        print(f"\nper line of {template.name}, {result['pred']}:")
+        print(format_table(result["lines"], [Column("line", "line"), Column("points", "points"), *scores]))
     for result in results:
         print(json.dumps(json_ready(result)))
     if args.json:

@@ -10,7 +10,15 @@ import numpy as np
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.landmark_files import read_landmarks
 from genlmk.errors import ConfigError, InputDataError
-from genlmk.metrics.landmarks import box_diagonal, flicker, motion_gain, nme
+from genlmk.metrics.landmarks import (
+    box_diagonal,
+    flicker,
+    flicker_along_across,
+    line_tangents,
+    motion_gain,
+    nme,
+)
+from genlmk.template import Template
 
 
 def _group(names: list[str], pattern: str, source: str) -> list[int]:
@@ -37,16 +45,25 @@ def normalizer(gt: np.ndarray, names: list[str], norm: str | None, source: str) 
     return np.linalg.norm(a - b, axis=-1), f"distance {parts[0]} - {parts[1]}"
 
 
-def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: str | None = None) -> dict:
+def evaluate_landmark_files(
+    pred_path: str | Path, gt_path: str | Path, norm: str | None = None, template: Template | None = None
+) -> dict:
     """Compare predicted landmarks (``.csv``, COCO ``.json`` or ``.npz``, see
     :func:`genlmk.data.landmark_files.read_landmarks`) with a ground-truth CSV, frame by frame.
 
     Frames are matched by number; every ground-truth frame and landmark must be predicted.
     Flicker and motion gain use the pairs of consecutive frame numbers.
 
+    Args:
+        template: optional; its lines (landmarks matched by name) split the scores per line, and
+            the flicker into its parts along and across the lines.
+
     Returns:
         ``{"frames", "landmarks", "nme_percent", "flicker_percent", "motion_gain", "normalizer",
-        "pred", "gt"}`` (flicker and gain NaN without consecutive frames, gain NaN without motion).
+        "pred", "gt"}`` (flicker and gain NaN without consecutive frames, gain NaN without motion);
+        with a template also ``"along_percent"``, ``"across_percent"`` and ``"lines"``, one
+        ``{"line", "points", "nme_percent", "flicker_percent", "along_percent", "across_percent",
+        "motion_gain"}`` per template line.
     """
     gt, names, gt_frames = read_landmark_csv(gt_path)
     pred, _, pred_frames = read_landmarks(pred_path, names)
@@ -63,17 +80,64 @@ def evaluate_landmark_files(pred_path: str | Path, gt_path: str | Path, norm: st
     scale, description = normalizer(gt, names, norm, str(gt_path))
     frames = np.array(gt_frames)
     consecutive = np.flatnonzero(np.diff(frames) == 1)
-    flick = gain = float("nan")
-    if len(consecutive):
-        gain = motion_gain(pred, gt, consecutive)
-        flick = flicker(pred, gt, scale, consecutive)
-    return {
+    tangents = lines = None
+    if template is not None:
+        columns = _template_columns(template, names, str(gt_path))
+        lines = [[columns[i] for i in line] for line in template.lines]
+        tangents = line_tangents(gt, lines)
+    result = {
         "pred": str(pred_path),
         "gt": str(gt_path),
         "frames": len(gt_frames),
         "landmarks": len(names),
         "normalizer": description,
-        "nme_percent": nme(pred, gt, scale),
-        "flicker_percent": flick,
-        "motion_gain": gain,
+        **_scores(pred, gt, scale, consecutive, tangents),
     }
+    if template is not None:
+        result["lines"] = []
+        for k, line in enumerate(lines):
+            idx = sorted(set(line))
+            scores = _scores(pred[:, idx], gt[:, idx], scale, consecutive, tangents[:, idx])
+            result["lines"].append({"line": _line_label(template, k), "points": len(idx), **scores})
+    return result
+
+
+def _scores(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    scale: np.ndarray,
+    consecutive: np.ndarray,
+    tangents: np.ndarray | None = None,
+) -> dict:
+    """NME, flicker and motion gain; with ``tangents`` (F, N, 2) also flicker along and across them."""
+    nan = float("nan")
+    scores = {"nme_percent": nme(pred, gt, scale), "flicker_percent": nan, "motion_gain": nan}
+    if tangents is not None:
+        scores.update(along_percent=nan, across_percent=nan)
+    if len(consecutive):
+        scores["flicker_percent"] = flicker(pred, gt, scale, consecutive)
+        scores["motion_gain"] = motion_gain(pred, gt, consecutive)
+        if tangents is not None:
+            along, across = flicker_along_across(pred, gt, scale, tangents, consecutive)
+            scores.update(along_percent=along, across_percent=across)
+    return scores
+
+
+def _template_columns(template: Template, names: list[str], source: str) -> list[int]:
+    """Per template landmark, its column in the ground truth (matched by name)."""
+    missing = [name for name in template.names if name not in names]
+    if missing:
+        raise ConfigError(
+            f"--template {template.source}: landmark {missing[0]!r} is not in {source} "
+            f"({len(missing)} of {len(template.names)} missing)"
+        )
+    return [names.index(name) for name in template.names]
+
+
+def _line_label(template: Template, k: int) -> str:
+    """A line's part name, or its index and end landmarks (``#0 jaw_00..jaw_16``)."""
+    if template.parts[k]:
+        return template.parts[k]
+    line = template.lines[k]
+    last = line[-2] if template.is_closed(k) else line[-1]
+    return f"#{k} {template.names[line[0]]}..{template.names[last]}"

@@ -5,9 +5,13 @@ per-frame normaliser (the ground-truth bounding-box diagonal, or the distance be
 landmarks such as the eye centres), in percent. Flicker (LDEQ, CVPR 2023) is the change of the
 error vector between consecutive frames, per keypoint, scaled by the subject size, RMS over
 keypoints, then RMS over frame transitions, in percent. On a static subject it is pure jitter.
+Split along and across the template's lines (:func:`flicker_along_across`), it tells a landmark
+sliding along its line (which a line's own paint cannot pin down) from one leaving it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -71,15 +75,81 @@ def flicker(
         ``100 * sqrt(mean_t mean_n ||e_{t+1,n} - e_{t,n}||^2 / s_t^2)`` with ``e = pred - gt``
         and ``s_t`` the mean subject size of the two frames.
     """
+    return _rms_percent(_error_changes(pred, gt, normalizer, starts) ** 2)
+
+
+def _error_changes(
+    pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray, starts: np.ndarray | None
+) -> np.ndarray:
+    """(T, N, 2) change of the error vector over each transition, in units of the subject size."""
     _check(pred, gt, normalizer)
     if pred.shape[0] < 2:
         raise ValueError("flicker needs at least two frames")
     starts = _starts(len(gt), starts)
     error = pred - gt
-    change = np.linalg.norm(error[starts + 1] - error[starts], axis=-1)  # (T, N)
     size = 0.5 * (normalizer[starts + 1] + normalizer[starts])
-    per_transition = np.nanmean(change**2, axis=1) / size**2
+    return (error[starts + 1] - error[starts]) / size[:, None, None]
+
+
+def _rms_percent(squared: np.ndarray) -> float:
+    """``100 * sqrt(mean_t mean_n squared)`` of (T, N, 2) squared components, NaN ignored."""
+    per_transition = np.nanmean(squared.sum(axis=-1), axis=1)
     return float(100.0 * np.sqrt(np.nanmean(per_transition)))
+
+
+def line_tangents(points: np.ndarray, lines: Sequence[Sequence[int]]) -> np.ndarray:
+    """Unit direction of the line through each landmark.
+
+    Args:
+        points: (F, N, 2) pixels.
+        lines: polylines of landmark indices; a closed line repeats its first index at its end.
+
+    Returns:
+        (F, N, 2): the direction from a landmark's previous to its next neighbour on the first
+        line through it (its one neighbour at the end of an open line; round the loop on a closed
+        one); NaN for a landmark on no line.
+    """
+    tangents = np.full(points.shape, np.nan)
+    done: set[int] = set()
+    for line in lines:
+        closed = len(line) > 2 and line[0] == line[-1]
+        ring = list(line[:-1]) if closed else list(line)
+        for k, point in enumerate(ring):
+            if point in done:
+                continue
+            done.add(point)
+            if closed:
+                before, after = ring[k - 1], ring[(k + 1) % len(ring)]
+            else:
+                before, after = ring[max(k - 1, 0)], ring[min(k + 1, len(ring) - 1)]
+            step = points[:, after] - points[:, before]
+            tangents[:, point] = step / np.linalg.norm(step, axis=-1, keepdims=True)
+    return tangents
+
+
+def flicker_along_across(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    normalizer: np.ndarray,
+    tangents: np.ndarray,
+    starts: np.ndarray | None = None,
+) -> tuple[float, float]:
+    """:func:`flicker` split into its part along the landmarks' lines and its part across them.
+
+    Args:
+        pred, gt, normalizer, starts: as in :func:`flicker`.
+        tangents: (F, N, 2) unit line directions (:func:`line_tangents` of ``gt``); each
+            transition ``t -> t+1`` is split along frame t's.
+
+    Returns:
+        ``(along, across)`` in percent, with ``along**2 + across**2 == flicker**2`` when every
+        landmark has a direction (landmarks without one are left out of both).
+    """
+    change = _error_changes(pred, gt, normalizer, starts)
+    direction = tangents[_starts(len(gt), starts)]
+    along = np.sum(change * direction, axis=-1, keepdims=True)
+    across = np.sum(change * direction[..., ::-1] * np.array([1.0, -1.0]), axis=-1, keepdims=True)
+    return _rms_percent(along**2), _rms_percent(across**2)
 
 
 def motion_gain(pred: np.ndarray, gt: np.ndarray, starts: np.ndarray | None = None) -> float:
