@@ -169,9 +169,11 @@ def run_landmarks(args: argparse.Namespace) -> int:
     scores.append(Column("motion_gain", "motion gain", ".3f"))
     files = [Column("pred", "predictions"), Column("frames", "frames"), Column("landmarks", "landmarks")]
     print(format_table(results, [*files, *scores, Column("normalizer", "normalised by")]))
-    for result in results if template is not None else ():
-        print(f"\nper line of {template.name}, {result['pred']}:")
-        print(format_table(result["lines"], [Column("line", "line"), Column("points", "points"), *scores]))
+    if template is not None:
+        per_line = [Column("line", "line"), Column("points", "points"), *scores]
+        for result in results:
+            print(f"\nper line of {template.name}, {result['pred']}:")
+            print(format_table(result["lines"], per_line))
     for result in results:
         print(json.dumps(json_ready(result)))
     if args.json:
