@@ -39,6 +39,17 @@ def test_bench_flow_prints_the_flow_error_of_each_method(toy_data):
     assert _figure(result.stdout, r"dis\s+-\s+([\d.]+)") > 0
 
 
+def test_bench_flow_with_a_template_adds_the_along_line_gain_and_the_aperture_corrected_flow(toy_data):
+    video = toy_data / "train_unmarked_video.mp4"
+    result = run_script("bench_flow.py", "--video", video, "--windows", 15, "--template", "face")
+    assert result.returncode == 0, result.stderr
+    row = re.search(r"farneback\s+15\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", result.stdout)
+    error, gain, aperture_error, aperture_gain = (float(v) for v in row.groups())
+    assert error > 0 and aperture_error > 0 and 0.5 < gain < 1.5 and 0.5 < aperture_gain < 1.5
+    wrong = run_script("bench_flow.py", "--video", video, "--windows", 15, "--template", "hand")
+    assert wrong.returncode != 0 and "is not in" in wrong.stderr and "_gt.csv" in wrong.stderr
+
+
 def test_bench_render_compares_the_two_rasterizers():
     result = run_script("bench_render.py", "--batch", 2, "--size", 32, "--repeats", 1, "--threads", 1)
     assert result.returncode == 0, result.stderr

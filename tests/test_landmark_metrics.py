@@ -6,11 +6,11 @@ import pytest
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.evaluation.landmarks import evaluate_landmark_files
+from genlmk.geometry.polylines import line_tangents
 from genlmk.metrics.landmarks import (
     box_diagonal,
     flicker,
     flicker_along_across,
-    line_tangents,
     motion_gain,
     nme,
 )
@@ -67,17 +67,6 @@ def test_evaluate_files_known_answer_with_box_and_named_normalisers(tmp_path):
     assert by_eyes["nme_percent"] == pytest.approx(100 * 2.5 / 40)
     with pytest.raises(ConfigError, match="matches no landmark"):
         evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "gt.csv", "nose*,eye_l_*")
-
-
-def test_line_tangents_follow_open_lines_one_sided_at_their_ends_and_closed_lines_round_the_loop():
-    #   0 - 1 - 2 (open, along x), and 1 - 3 - 4 - 1 closed (a triangle below 1)
-    points = np.array([[[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [2.0, 2.0], [0.0, 2.0]]])
-    tangents = line_tangents(points, [(0, 1, 2), (1, 3, 4, 1)])
-    assert np.allclose(tangents[0, :3], [[1.0, 0.0]] * 3)  # 1 takes its first line's direction
-    # on the loop 1 -> 3 -> 4 -> 1: 3's direction is from 1 to 4, 4's from 3 to 1
-    assert np.allclose(tangents[0, 3], np.array([-1.0, 1.0]) / np.sqrt(2.0))
-    assert np.allclose(tangents[0, 4], [0.0, -1.0])
-    assert np.isnan(line_tangents(points, [(0, 1)])[0, 2]).all()  # on no line
 
 
 def test_flicker_along_and_across_lines_split_the_flicker_exactly():

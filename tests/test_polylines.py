@@ -8,6 +8,7 @@ from hypothesis.extra.numpy import arrays
 
 from genlmk.geometry.polylines import (
     arc_lengths,
+    line_tangents,
     point_polyline_distance,
     resample_by_spacing,
     resample_polyline,
@@ -79,3 +80,14 @@ def test_distance_equals_brute_force_on_a_dense_resampling(points, queries):
     exact = point_polyline_distance(queries, points)
     assert np.all(exact <= brute + 1e-9)
     assert np.all(brute - exact < 0.05 + 1e-6)  # half the dense spacing bounds the gap
+
+
+def test_line_tangents_follow_open_lines_one_sided_at_their_ends_and_closed_lines_round_the_loop():
+    #   0 - 1 - 2 (open, along x), and 1 - 3 - 4 - 1 closed (a triangle below 1)
+    points = np.array([[[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [2.0, 2.0], [0.0, 2.0]]])
+    tangents = line_tangents(points, [(0, 1, 2), (1, 3, 4, 1)])
+    assert np.allclose(tangents[0, :3], [[1.0, 0.0]] * 3)  # 1 takes its first line's direction
+    # on the loop 1 -> 3 -> 4 -> 1: 3's direction is from 1 to 4, 4's from 3 to 1
+    assert np.allclose(tangents[0, 3], np.array([-1.0, 1.0]) / np.sqrt(2.0))
+    assert np.allclose(tangents[0, 4], [0.0, -1.0])
+    assert np.isnan(line_tangents(points, [(0, 1)])[0, 2]).all()  # on no line

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 from genlmk.data.unpaired import UnpairedFrames, build_augmentation, successor_index
+from genlmk.geometry.flow import aperture_corrected_motion
+from genlmk.geometry.polylines import line_tangents
 from genlmk.losses import flow_landmark_loss
 from genlmk.losses.temporal import sample_at
 
@@ -68,32 +70,126 @@ def test_a_smaller_flow_threshold_pulls_harder_on_small_misses():
     assert gradient(3.0, 0.1) == pytest.approx(1.0)
 
 
-def test_the_flow_threshold_option_reaches_the_loss(monkeypatch):
+def _tiny_flow_model(monkeypatch, flow_x, **options):
+    """A small LandmarkGAN whose optical flow is ``flow_x(x, y)`` one way and its opposite back."""
     import genlmk.systems.landmarks as landmarks_module
 
-    directions = iter((0.5, -0.5))  # forward t -> t+1, then back: consistent, so trusted
+    calls = iter((1.0, -1.0))  # forward t -> t+1, then back: consistent, so trusted
 
-    def half_pixel_shift(frames_a, frames_b, method, window):
-        flow = torch.zeros(frames_a.shape[0], 2, *frames_a.shape[-2:])
-        flow[:, 0] = next(directions)
+    def fake_flow(frames_a, frames_b, method, window):
+        size = frames_a.shape[-1]
+        ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+        flow = torch.zeros(frames_a.shape[0], 2, size, size)
+        flow[:, 0] = next(calls) * flow_x(xs, ys)
         return flow
 
-    monkeypatch.setattr(landmarks_module, "dense_flow", half_pixel_shift)
-    model = landmarks_module.LandmarkGAN(
+    monkeypatch.setattr(landmarks_module, "dense_flow", fake_flow)
+    return landmarks_module.LandmarkGAN(
         template="face",
         image_size=(64, 64),
         weights={"flow": 1.0},
-        flow_threshold=0.1,
         landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
         generator={"ngf": 4, "blocks": 1},
         discriminator={"ndf": 4, "layers": 2},
+        **options,
+    )
+
+
+@pytest.mark.parametrize("aperture", [False, True])
+def test_the_flow_threshold_option_reaches_the_loss(monkeypatch, aperture):
+    model = _tiny_flow_model(
+        monkeypatch, lambda xs, ys: torch.full_like(xs, 0.5), flow_threshold=0.1, flow_aperture=aperture
     )
     frames = torch.rand(2, 3, 64, 64)
     # the same frame twice: the landmarks stay put and miss the flow's 0.5 px by 0.5 px each,
-    # smooth-L1 0.5 - 0.1 / 2 = 0.45 (Huber at 1 px would give 0.125)
+    # smooth-L1 0.5 - 0.1 / 2 = 0.45 (Huber at 1 px would give 0.125); a shift is an affine
+    # motion, which the aperture correction leaves as it is
     _, parts, _ = model.generator_losses(frames, torch.rand(2, 3, 64, 64), frames.clone())
     assert parts["flow"].item() == pytest.approx(0.45, abs=1e-4)
     assert model.hparams.flow_threshold == 0.1  # kept in the checkpoint's hyperparameters
+    assert model.hparams.flow_aperture == aperture
+
+
+def test_the_flow_aperture_option_changes_a_non_affine_flow_target(monkeypatch):
+    frames, marked = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    losses = []
+    for aperture in (False, True):
+        torch.manual_seed(0)  # the same network weights for both
+        model = _tiny_flow_model(monkeypatch, lambda xs, ys: torch.sin(xs / 6.0), flow_aperture=aperture)
+        losses.append(model.generator_losses(frames, marked, frames.clone())[1]["flow"].item())
+    assert losses[0] > 0 and losses[1] > 0 and abs(losses[0] - losses[1]) > 1e-4
+
+
+# a face-like layout: a closed ring, a horizontal line and a vertical one, lines in all directions
+RING = [(16 + 10 * np.cos(a), 20 + 6 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 9)[:-1]]
+STRAIGHT = [[8.0, 40.0], [20.0, 40.0], [32.0, 40.0], [40.0, 8.0], [40.0, 20.0], [40.0, 32.0]]
+LINE_POINTS = np.array([*RING, *STRAIGHT])
+LINES = [(*range(8), 0), (8, 9, 10), (11, 12, 13)]
+AFFINE = np.array([[0.02, -0.05], [0.04, 0.01]]), np.array([0.7, -0.4])
+
+
+def _affine_motion(points: np.ndarray) -> np.ndarray:
+    return points @ AFFINE[0].T + AFFINE[1]
+
+
+def _short_along_lines(motion: np.ndarray, tangents: np.ndarray, gain: float) -> np.ndarray:
+    """The motion with its along-line part scaled by ``gain`` (the aperture problem's shortfall)."""
+    along = (motion * tangents).sum(-1, keepdims=True) * tangents
+    return motion - (1.0 - gain) * along
+
+
+def test_aperture_correction_recovers_an_affine_motion_whose_flow_falls_short_along_the_lines():
+    tangents = line_tangents(LINE_POINTS[None], LINES)
+    true = _affine_motion(LINE_POINTS)[None]
+    flow = _short_along_lines(true, tangents, gain=0.6)
+    assert np.abs(flow - true).max() > 0.1  # the flow itself is visibly wrong
+    trusted = torch.ones(1, 14, dtype=bool)
+    corrected = aperture_corrected_motion(
+        torch.tensor(LINE_POINTS[None]), torch.tensor(flow), torch.tensor(tangents), trusted
+    )
+    # exact up to the along-line rows' small weight pulling towards the short flow
+    np.testing.assert_allclose(corrected.numpy(), true, atol=1e-2)
+
+
+def test_aperture_correction_leaves_points_on_no_line_and_ignores_untrusted_ones():
+    points = np.concatenate([LINE_POINTS, [[24.0, 24.0], [5.0, 5.0]]])  # two points on no line
+    tangents = line_tangents(points[None], LINES)
+    true = _affine_motion(points)[None]
+    flow = _short_along_lines(true, np.nan_to_num(tangents), gain=0.5)
+    flow[0, -1] = [9.0, -9.0]  # an outlier on no line, not trusted
+    trusted = torch.ones(1, 16, dtype=bool)
+    trusted[0, -1] = False
+    corrected = aperture_corrected_motion(
+        torch.tensor(points[None]), torch.tensor(flow), torch.tensor(tangents), trusted
+    ).numpy()
+    np.testing.assert_array_equal(corrected[0, 14:], flow[0, 14:])  # off the lines: the flow as it is
+    # the outlier did not enter the fit
+    np.testing.assert_allclose(corrected[0, :14], true[0, :14], atol=1e-2)
+
+
+def test_aperture_correction_keeps_the_flow_when_all_lines_run_one_way():
+    points = np.array([[[8.0, 10.0], [16.0, 10.0], [24.0, 10.0], [8.0, 30.0], [16.0, 30.0], [24.0, 30.0]]])
+    tangents = line_tangents(points, [(0, 1, 2), (3, 4, 5)])
+    flow = np.array([[[0.3, 0.1], [0.5, 0.1], [0.7, 0.1], [0.3, -0.2], [0.5, -0.2], [0.7, -0.2]]])
+    corrected = aperture_corrected_motion(
+        torch.tensor(points), torch.tensor(flow), torch.tensor(tangents), torch.ones(1, 6, dtype=bool)
+    )
+    # across (y) nothing changes; along (x) the fit has only the flow's own values to go by, which
+    # are affine (up to the tiny ridge)
+    np.testing.assert_allclose(corrected.numpy(), flow, atol=1e-3)
+
+
+def test_flow_loss_with_line_tangents_takes_the_along_line_motion_from_the_fit():
+    tangents = torch.tensor(line_tangents(LINE_POINTS[None], LINES), dtype=torch.float32)
+    landmarks = torch.tensor(LINE_POINTS[None], dtype=torch.float32)
+    following = landmarks + torch.tensor(_affine_motion(LINE_POINTS)[None], dtype=torch.float32)
+    ys, xs = torch.meshgrid(torch.arange(48) + 0.5, torch.arange(48) + 0.5, indexing="ij")
+    a, b = (torch.tensor(v, dtype=torch.float32) for v in AFFINE)
+    flow = torch.stack((a[0, 0] * xs + a[0, 1] * ys + b[0], a[1, 0] * xs + a[1, 1] * ys + b[1]))[None]
+    flow[:, 0, 36:44, :36] *= 0.5  # around the horizontal line only, its along-line motion falls short
+    valid = torch.ones(1, 1, 48, 48, dtype=torch.bool)
+    assert flow_landmark_loss(landmarks, following, flow, valid, 0.25).item() > 0.05
+    assert flow_landmark_loss(landmarks, following, flow, valid, 0.25, tangents).item() < 1e-4
 
 
 def test_successor_index_stays_within_each_footage():

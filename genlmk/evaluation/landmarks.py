@@ -10,11 +10,11 @@ import numpy as np
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.landmark_files import read_landmarks
 from genlmk.errors import ConfigError, InputDataError
+from genlmk.geometry.polylines import line_tangents
 from genlmk.metrics.landmarks import (
     box_diagonal,
     flicker,
     flicker_along_across,
-    line_tangents,
     motion_gain,
     nme,
 )
@@ -82,8 +82,7 @@ def evaluate_landmark_files(
     consecutive = np.flatnonzero(np.diff(frames) == 1)
     tangents = lines = None
     if template is not None:
-        columns = _template_columns(template, names, str(gt_path))
-        lines = [[columns[i] for i in line] for line in template.lines]
+        lines = template_lines_in(template, names, str(gt_path))
         tangents = line_tangents(gt, lines)
     result = {
         "pred": str(pred_path),
@@ -123,15 +122,20 @@ def _scores(
     return scores
 
 
-def _template_columns(template: Template, names: list[str], source: str) -> list[int]:
-    """Per template landmark, its column in the ground truth (matched by name)."""
+def template_lines_in(template: Template, names: list[str], source: str) -> list[list[int]]:
+    """The template's lines as columns of a landmark file with landmark ``names`` (matched by name).
+
+    Raises:
+        ConfigError: a template landmark is not in the file (``source`` names it).
+    """
     missing = [name for name in template.names if name not in names]
     if missing:
         raise ConfigError(
             f"--template {template.source}: landmark {missing[0]!r} is not in {source} "
             f"({len(missing)} of {len(template.names)} missing)"
         )
-    return [names.index(name) for name in template.names]
+    columns = [names.index(name) for name in template.names]
+    return [[columns[i] for i in line] for line in template.lines]
 
 
 def _line_label(template: Template, k: int) -> str:

@@ -128,3 +128,62 @@ def flow_consistency_mask(flow_ab: Tensor, flow_ba: Tensor, alpha: float = 0.01,
     target = flow_target_grid(flow_ab)
     inside = (target[..., 0] >= 0) & (target[..., 0] <= w) & (target[..., 1] >= 0) & (target[..., 1] <= h)
     return (error < bound) & inside[:, None]
+
+
+def _affine_rows(basis: Tensor, direction: Tensor) -> Tensor:
+    """Rows of the affine fit: ``direction · (A @ [1, x, y])`` is ``row @ vec(A)``. (B, N, 6)."""
+    return torch.cat((direction[..., :1] * basis, direction[..., 1:] * basis), dim=-1)
+
+
+def aperture_corrected_motion(
+    points: Tensor, motion: Tensor, tangents: Tensor, trusted: Tensor, along_weight: float = 1e-3
+) -> Tensor:
+    """Landmark motion whose part along each line comes from one affine motion fitted across the lines.
+
+    Along an edge or a painted line, optical flow only sees the motion across it (the aperture
+    problem); along it the flow borrows from its neighbours, a static background for a face's
+    outline, and falls short. Lines running in several directions still pin down an affine motion
+    through their across-line components alone. So one affine motion per image is fitted by least
+    squares to the across-line components of the trusted landmarks, and it gives each line
+    landmark its along-line motion; the across-line part stays the flow's own. The along-line
+    components enter the fit with ``along_weight`` only, so that a template whose lines all run one
+    way still has a solution (then the flow's own along-line motion). Landmarks on no line keep
+    their flow and count fully in the fit.
+
+    Args:
+        points: (B, N, 2) landmarks of frame t, pixels.
+        motion: (B, N, 2) the flow t -> t+1 sampled at them, pixels.
+        tangents: (B, N, 2) unit direction of each landmark's line
+            (:func:`genlmk.geometry.polylines.line_tangents`), NaN for a landmark on no line.
+        trusted: (B, N) bool, the landmarks whose flow passed its consistency check; only these
+            enter the fit.
+        along_weight: weight of an along-line component in the fit, relative to an across-line one.
+
+    Returns:
+        (B, N, 2) pixels, no gradient.
+    """
+    points, motion = points.detach(), motion.detach()
+    on_line = ~torch.isnan(tangents).any(dim=-1)  # (B, N)
+    tangent = torch.where(on_line[..., None], tangents, tangents.new_tensor([1.0, 0.0])).to(motion.dtype)
+    normal = torch.stack((-tangent[..., 1], tangent[..., 0]), dim=-1)
+    # centred and scaled coordinates keep the 6 x 6 normal equations well conditioned
+    centre = points.mean(dim=1, keepdim=True)
+    spread = (points - centre).pow(2).sum(-1).mean(1).sqrt().clamp_min(1e-6)[:, None, None]
+    local = (points - centre) / spread
+    basis = torch.cat((torch.ones_like(local[..., :1]), local), dim=-1)  # (B, N, 3)
+    rows = torch.cat((_affine_rows(basis, normal), _affine_rows(basis, tangent)), dim=1)  # (B, 2N, 6)
+    values = torch.cat(((normal * motion).sum(-1), (tangent * motion).sum(-1)), dim=1)  # (B, 2N)
+    trust = trusted.to(motion.dtype)
+    weights = torch.cat((trust, trust * torch.where(on_line, along_weight, 1.0)), dim=1)
+    weighted = rows * weights[..., None]
+    # a tiny ridge keeps the normal equations solvable for an image with no trusted landmark
+    ridge = 1e-6 * torch.eye(6, dtype=rows.dtype, device=rows.device)
+    normal_matrix = weighted.transpose(1, 2) @ rows + ridge
+    coefficients = torch.linalg.solve(normal_matrix, (weighted * values[..., None]).sum(1))  # (B, 6)
+    fitted = torch.stack(
+        ((basis * coefficients[:, None, :3]).sum(-1), (basis * coefficients[:, None, 3:]).sum(-1)), dim=-1
+    )
+    along = (tangent * fitted).sum(-1, keepdim=True) * tangent
+    across = (normal * motion).sum(-1, keepdim=True) * normal
+    corrected = along + across
+    return torch.where(on_line[..., None], corrected, motion)

@@ -2,10 +2,13 @@
 
 A polyline is an ``(M, 2)`` float array of ``(x, y)`` vertices in pixels (genlmk convention:
 x right, y down, image corner at the origin). A *closed* polyline lists each vertex once and
-has an implicit segment from the last vertex back to the first.
+has an implicit segment from the last vertex back to the first. :func:`line_tangents` works on
+landmark arrays instead, with each line given as landmark indices (a template's lines).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -102,3 +105,33 @@ def point_polyline_distance(
         nearest = start + t[..., None] * delta
         out[lo : lo + chunk] = np.sqrt(((q - nearest) ** 2).sum(-1).min(axis=1))
     return out
+
+
+def line_tangents(points: np.ndarray, lines: Sequence[Sequence[int]]) -> np.ndarray:
+    """Unit direction of the line through each landmark.
+
+    Args:
+        points: (F, N, 2) pixels.
+        lines: polylines of landmark indices; a closed line repeats its first index at its end.
+
+    Returns:
+        (F, N, 2): the direction from a landmark's previous to its next neighbour on the first
+        line through it (its one neighbour at the end of an open line; round the loop on a closed
+        one); NaN for a landmark on no line.
+    """
+    tangents = np.full(points.shape, np.nan)
+    done: set[int] = set()
+    for line in lines:
+        closed = len(line) > 2 and line[0] == line[-1]
+        ring = list(line[:-1]) if closed else list(line)
+        for k, point in enumerate(ring):
+            if point in done:
+                continue
+            done.add(point)
+            if closed:
+                before, after = ring[k - 1], ring[(k + 1) % len(ring)]
+            else:
+                before, after = ring[max(k - 1, 0)], ring[min(k + 1, len(ring) - 1)]
+            step = points[:, after] - points[:, before]
+            tangents[:, point] = step / np.linalg.norm(step, axis=-1, keepdims=True)
+    return tangents

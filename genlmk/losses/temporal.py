@@ -3,6 +3,8 @@
 The landmarks found in frame t, carried along by the dense optical flow t -> t+1, should be the
 landmarks found in frame t+1. Landmarks where the flow fails its forward-backward check
 (occlusion, poor texture) are left out, and a smooth-L1 penalty keeps flow outliers from dominating.
+Optionally the flow's motion along the template's lines, which the aperture problem leaves short,
+is replaced by an affine motion fitted across them (:func:`~genlmk.geometry.flow.aperture_corrected_motion`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genlmk.geometry.coordinates import pixels_to_normalized
+from genlmk.geometry.flow import aperture_corrected_motion
 
 
 def sample_at(maps: Tensor, points: Tensor) -> Tensor:
@@ -25,7 +28,12 @@ def sample_at(maps: Tensor, points: Tensor) -> Tensor:
 
 
 def flow_landmark_loss(
-    landmarks: Tensor, landmarks_next: Tensor, flow: Tensor, valid: Tensor, threshold: float = 1.0
+    landmarks: Tensor,
+    landmarks_next: Tensor,
+    flow: Tensor,
+    valid: Tensor,
+    threshold: float = 1.0,
+    tangents: Tensor | None = None,
 ) -> Tensor:
     """Smooth-L1 distance between the landmarks of frame t+1 and those of frame t moved by the flow.
 
@@ -36,14 +44,20 @@ def flow_landmark_loss(
         valid: (B, 1, H, W) bool, where the flow passed its consistency check.
         threshold: smooth-L1 threshold, pixels: a miss ``d`` costs ``d**2 / (2 * threshold)`` below
             it and ``|d| - threshold / 2`` above (at 1 px, the Huber loss at 1 px).
+        tangents: optional (B, N, 2) unit direction of each landmark's line at frame t (NaN: on no
+            line); when given, the along-line part of the flow comes from
+            :func:`~genlmk.geometry.flow.aperture_corrected_motion`.
 
     Returns:
         Scalar: mean over the landmarks whose flow is valid (0 if none is).
     """
     # where to read the flow is not itself optimised: the flow field's spatial gradient is noise
     where = landmarks.detach()
-    moved = landmarks + sample_at(flow, where)
+    motion = sample_at(flow, where)
     trusted = sample_at(valid.to(flow.dtype), where)[..., 0] > 0.5  # (B, N)
+    if tangents is not None:
+        motion = aperture_corrected_motion(where, motion, tangents, trusted)
+    moved = landmarks + motion
     if not bool(trusted.any()):
         return (landmarks.sum() + landmarks_next.sum()) * 0.0  # keeps both in the graph
     error = F.smooth_l1_loss(landmarks_next, moved, reduction="none", beta=threshold).sum(-1)

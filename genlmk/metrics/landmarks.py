@@ -11,8 +11,6 @@ sliding along its line (which a line's own paint cannot pin down) from one leavi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 
@@ -97,36 +95,6 @@ def _rms_percent(squared: np.ndarray) -> float:
     return float(100.0 * np.sqrt(np.nanmean(per_transition)))
 
 
-def line_tangents(points: np.ndarray, lines: Sequence[Sequence[int]]) -> np.ndarray:
-    """Unit direction of the line through each landmark.
-
-    Args:
-        points: (F, N, 2) pixels.
-        lines: polylines of landmark indices; a closed line repeats its first index at its end.
-
-    Returns:
-        (F, N, 2): the direction from a landmark's previous to its next neighbour on the first
-        line through it (its one neighbour at the end of an open line; round the loop on a closed
-        one); NaN for a landmark on no line.
-    """
-    tangents = np.full(points.shape, np.nan)
-    done: set[int] = set()
-    for line in lines:
-        closed = len(line) > 2 and line[0] == line[-1]
-        ring = list(line[:-1]) if closed else list(line)
-        for k, point in enumerate(ring):
-            if point in done:
-                continue
-            done.add(point)
-            if closed:
-                before, after = ring[k - 1], ring[(k + 1) % len(ring)]
-            else:
-                before, after = ring[max(k - 1, 0)], ring[min(k + 1, len(ring) - 1)]
-            step = points[:, after] - points[:, before]
-            tangents[:, point] = step / np.linalg.norm(step, axis=-1, keepdims=True)
-    return tangents
-
-
 def flicker_along_across(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -138,8 +106,9 @@ def flicker_along_across(
 
     Args:
         pred, gt, normalizer, starts: as in :func:`flicker`.
-        tangents: (F, N, 2) unit line directions (:func:`line_tangents` of ``gt``); each
-            transition ``t -> t+1`` is split along frame t's.
+        tangents: (F, N, 2) unit line directions
+            (:func:`genlmk.geometry.polylines.line_tangents` of ``gt``); each transition
+            ``t -> t+1`` is split along frame t's.
 
     Returns:
         ``(along, across)`` in percent, with ``along**2 + across**2 == flicker**2`` when every

@@ -41,6 +41,7 @@ from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.data.appearance import random_jpeg, random_photometric, uint8_frames
 from genlmk.errors import ConfigError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
+from genlmk.geometry.polylines import line_tangents
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
@@ -144,6 +145,9 @@ class LandmarkGAN(L.LightningModule):
         flow_window: Farneback's averaging window, pixels of the model input.
         flow_threshold: the flow loss's smooth-L1 threshold, pixels (smaller pulls harder on
             sub-pixel disagreement).
+        flow_aperture: take each line landmark's motion along its line from one affine motion per
+            frame fitted to the flow across the lines, where the flow is reliable (the aperture
+            problem leaves the flow along a line short); off: the flow as sampled.
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -176,6 +180,7 @@ class LandmarkGAN(L.LightningModule):
         flow_method: str = "farneback",
         flow_window: int = 15,
         flow_threshold: float = 1.0,
+        flow_aperture: bool = False,
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
         init_generator: str | None = None,
@@ -258,7 +263,13 @@ class LandmarkGAN(L.LightningModule):
         forward = dense_flow(unmarked, unmarked_next, method, window)
         valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method, window))
         landmarks_next = self.landmarker.landmarks(unmarked_next)
-        return flow_landmark_loss(landmarks, landmarks_next, forward, valid, self.hparams.flow_threshold)
+        tangents = None
+        if self.hparams.flow_aperture:
+            lines = self.template.lines
+            tangents = torch.from_numpy(line_tangents(landmarks.detach().cpu().numpy(), lines)).to(landmarks)
+        return flow_landmark_loss(
+            landmarks, landmarks_next, forward, valid, self.hparams.flow_threshold, tangents
+        )
 
     def _equivariance_loss(self, unmarked: Tensor, landmarks: Tensor) -> Tensor:
         change = self.equivariance_change
