@@ -55,10 +55,10 @@ def flow_landmark_loss(
     where = landmarks.detach()
     motion = sample_at(flow, where)
     trusted = sample_at(valid.to(flow.dtype), where)[..., 0] > 0.5  # (B, N)
+    if not bool(trusted.any()):
+        return (landmarks.sum() + landmarks_next.sum()) * 0.0  # keeps both in the graph
     if tangents is not None:
         motion = aperture_corrected_motion(where, motion, tangents, trusted)
     moved = landmarks + motion
-    if not bool(trusted.any()):
-        return (landmarks.sum() + landmarks_next.sum()) * 0.0  # keeps both in the graph
     error = F.smooth_l1_loss(landmarks_next, moved, reduction="none", beta=threshold).sum(-1)
     return (error * trusted).sum() / trusted.sum()
