@@ -15,7 +15,11 @@ Usage:
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + flow loss
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_eq --equivariance 5  # + equivariance
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_order --order 1  # + closed-line order
-    (--steps N, --data DIR, --template NAME, --config YAML, and any extra `genlmk fit` arguments after --)
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_stable --config configs/landmarks/cpu.yaml \
+        --config configs/landmarks/heatmap.yaml --config configs/landmarks/video.yaml  # presets, laid over
+    (--steps N, --data DIR, --template NAME, --config YAML (repeatable), and any extra `genlmk fit` arguments
+    after --; --flow / --equivariance / --order set those weights over the presets' own, --flow 0 turns the
+    flow loss of the video preset off)
 
 Prints a table and writes OUT/benchmark.json.
 """
@@ -55,19 +59,33 @@ def untrained_predictions(data: Path, name: str, out: Path) -> Path:
     return path
 
 
+def preset_init_args(configs: list[str]) -> tuple[dict, dict]:
+    """``model`` and ``data`` init_args of presets laid over each other as ``genlmk fit`` does
+    (a later file replaces a key of an earlier one)."""
+    model: dict = {}
+    data: dict = {}
+    for config in configs:
+        preset = yaml.safe_load(Path(config).read_text())
+        model.update(preset.get("model", {}).get("init_args", {}))
+        data.update(preset.get("data", {}).get("init_args", {}))
+    return model, data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="runs/synth_face", help="synthetic data folder (made if missing)")
     parser.add_argument("--template", default="face")
-    parser.add_argument("--config", default="configs/landmarks/cpu.yaml")
+    parser.add_argument(
+        "--config", action="append", help="landmarks preset (repeatable, laid over each other; default: cpu)"
+    )
     parser.add_argument("--out", default="runs/bench")
     parser.add_argument("--steps", type=int, help="override trainer.max_steps")
     parser.add_argument(
         "--video", action="store_true", help="train on the unmarked video in consecutive pairs, not on frames"
     )
-    parser.add_argument("--flow", type=float, default=0.0, help="flow loss weight (implies --video)")
-    parser.add_argument("--equivariance", type=float, default=0.0, help="equivariance loss weight")
-    parser.add_argument("--order", type=float, default=0.0, help="closed-line order loss weight")
+    parser.add_argument("--flow", type=float, help="flow loss weight (above 0 implies --video)")
+    parser.add_argument("--equivariance", type=float, help="equivariance loss weight")
+    parser.add_argument("--order", type=float, help="closed-line order loss weight")
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
@@ -75,10 +93,11 @@ def main() -> None:
     if not (data / "template.yaml").is_file():
         genlmk("synth", "--template", args.template, "--out", str(data))
 
+    configs = args.config or ["configs/landmarks/cpu.yaml"]
+    model_args, data_args = preset_init_args(configs)
     fit = [
         "fit",
-        "--config",
-        args.config,
+        *(arg for config in configs for arg in ("--config", config)),
         "--data.marked",
         str(data / "train_marked"),
         "--model.template",
@@ -86,14 +105,16 @@ def main() -> None:
         "--trainer.logger.init_args.save_dir",
         str(out),
     ]
-    on_video = args.video or args.flow > 0
+    on_video = args.video or (args.flow or 0) > 0 or data_args.get("temporal", False)
     if on_video:
         fit += ["--data.unmarked", str(data / TRAINING_VIDEO[1]), "--data.temporal", "true"]
     else:
         fit += ["--data.unmarked", str(data / "train_unmarked")]
-    if on_video or args.equivariance > 0 or args.order > 0:
-        weights = yaml.safe_load(Path(args.config).read_text())["model"]["init_args"]["weights"]
-        weights.update(flow=args.flow, equivariance=args.equivariance, order=args.order)
+    weights = dict(model_args["weights"])
+    chosen = {"flow": args.flow, "equivariance": args.equivariance, "order": args.order}
+    chosen = {name: weight for name, weight in chosen.items() if weight is not None}
+    if chosen:
+        weights.update(chosen)
         fit += ["--model.weights", json.dumps(weights)]
     if args.steps:
         fit += ["--trainer.max_steps", str(args.steps)]
@@ -123,9 +144,9 @@ def main() -> None:
     summary = {
         "checkpoint": str(checkpoint),
         "train_seconds": train_seconds,
-        "flow_weight": args.flow,
-        "equivariance_weight": args.equivariance,
-        "order_weight": args.order,
+        "flow_weight": weights.get("flow", 0.0),
+        "equivariance_weight": weights.get("equivariance", 0.0),
+        "order_weight": weights.get("order", 0.0),
         "unmarked": "video" if on_video else "frames",
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,

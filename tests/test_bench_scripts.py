@@ -97,6 +97,20 @@ def test_bench_extract_scores_every_group_of_photos():
     assert re.search(r"^all\s+\d+\s", result.stdout, re.MULTILINE), result.stdout
 
 
+def test_bench_landmarks_lays_presets_over_each_other_and_a_weight_flag_over_them(toy_data, tmp_path):
+    out = tmp_path / "bench"
+    presets = [("--config", f"configs/landmarks/{name}.yaml") for name in ("cpu", "heatmap", "video")]
+    fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--trainer.val_check_interval", 2)
+    args = ("--data", toy_data, "--out", out, "--steps", 1, *sum(presets, ()), "--flow", 0, "--", *fit)
+    result = run_script("bench_landmarks.py", *args)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "benchmark.json").read_text())
+    # the video preset's consecutive frames and its other terms stay; --flow 0 takes its flow loss out
+    assert summary["unmarked"] == "video" and summary["flow_weight"] == 0.0
+    assert (summary["equivariance_weight"], summary["order_weight"]) == (5.0, 1.0)
+    assert "--config configs/landmarks/video.yaml" in summary["command"]
+
+
 def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_path):
     out = tmp_path / "bench"
     fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--trainer.val_check_interval", 2)

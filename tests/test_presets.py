@@ -1,0 +1,41 @@
+"""The landmark presets in configs/landmarks/: how they lay over each other and that they train."""
+
+from __future__ import annotations
+
+import torch
+import yaml
+from training_helpers import ROOT, landmark_data, landmark_fit_args, scalars
+
+from genlmk.cli.main import main
+
+PRESETS = ROOT / "configs/landmarks"
+TINY_HEATMAP = '{"channels": [4, 4, 4, 4], "hidden": 8, "head": "heatmap", "norm": "instance"}'
+
+
+def _model_args(name: str) -> dict:
+    return yaml.safe_load((PRESETS / name).read_text())["model"]["init_args"]
+
+
+def test_the_video_preset_keeps_every_cpu_preset_weight_and_adds_the_temporal_terms():
+    cpu, video = _model_args("cpu.yaml")["weights"], _model_args("video.yaml")["weights"]
+    assert {name: video.get(name) for name in cpu} == cpu
+    assert video["flow"] > 0 and video["equivariance"] > 0 and video["order"] > 0
+
+
+def test_the_video_preset_over_cpu_and_heatmap_trains_with_the_aperture_flow_loss(tmp_path):
+    data = landmark_data(tmp_path / "data", frames=8)
+    args = landmark_fit_args(data, tmp_path / "runs", steps=2)
+    overlays = ["--config", str(PRESETS / "heatmap.yaml"), "--config", str(PRESETS / "video.yaml")]
+    cpu_preset = args.index(str(PRESETS / "cpu.yaml"))
+    args[cpu_preset + 1 : cpu_preset + 1] = overlays
+    assert main([*args, "--model.landmarker", TINY_HEATMAP]) == 0
+
+    (checkpoint,) = (tmp_path / "runs").glob("landmarks/version_0/checkpoints/last.ckpt")
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=False)["hyper_parameters"]
+    assert hparams["flow_aperture"] is True
+    assert (hparams["flow_window"], hparams["flow_threshold"]) == (31, 0.25)
+    assert hparams["weights"]["flow"] == 40.0 and hparams["weights"]["chamfer"] == 5.0
+    assert hparams["equivariance"] == {"jpeg": 40, "affine": 0.08, "threshold": 0.25}
+    logged = scalars(next((tmp_path / "runs").glob("landmarks/version_0")))
+    # the flow term ran on consecutive frames (data.temporal from the preset) at every step
+    assert [step for step, _ in logged["train/flow"]] == [0, 1]
