@@ -2,7 +2,7 @@
 
 from genlmk.losses.adversarial import lsgan_loss
 from genlmk.losses.equivariance import landmark_equivariance_loss
-from genlmk.losses.line_order import closed_line_order_loss
+from genlmk.losses.line_order import line_order_loss
 from genlmk.losses.paint import chamfer_to_paint, paint_weights, sample_paint_points
 from genlmk.losses.spring import SpringLoss, spring_loss
 from genlmk.losses.temporal import flow_landmark_loss
@@ -10,9 +10,9 @@ from genlmk.losses.temporal import flow_landmark_loss
 __all__ = [
     "SpringLoss",
     "chamfer_to_paint",
-    "closed_line_order_loss",
     "flow_landmark_loss",
     "landmark_equivariance_loss",
+    "line_order_loss",
     "lsgan_loss",
     "paint_weights",
     "sample_paint_points",

@@ -8,9 +8,10 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - adversarial (LSGAN): D_M judges fake_m against m, D_U judges fake_u against u;
 - cycle (L1): G(fake_m) ~ u, and R(T + L(fake_u), fake_u) ~ m;
 - spring: every template edge keeps its template length (both landmark predictions);
-- order (optional): the points of each closed line stay in their template order rather than
-  slide round it (all of it or part), which the chamfer, spring and adversarial terms cannot
-  tell apart (both landmark predictions; zero while the order is right);
+- order (optional): the points of each closed line (with ``order_lines: all``, of every line)
+  stay in their template order rather than slide round or along it (all of it or part), which the
+  chamfer, spring and adversarial terms cannot tell apart (both landmark predictions; zero while
+  the order is right);
 - paint chamfer: the lines predicted on fake_u = G(m) meet the paint segmented in m by the
   template's marker colour (a long-range geometric signal; weight 0 turns it off);
 - identity (optional): G(u) ~ u;
@@ -45,9 +46,9 @@ from genlmk.geometry.polylines import line_tangents
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
-    closed_line_order_loss,
     flow_landmark_loss,
     landmark_equivariance_loss,
+    line_order_loss,
     lsgan_loss,
     paint_weights,
     sample_paint_points,
@@ -91,6 +92,7 @@ DEFAULT_EQUIVARIANCE = {
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
+ORDER_LINES = ("closed", "all")
 
 
 @contextmanager
@@ -148,6 +150,9 @@ class LandmarkGAN(L.LightningModule):
         flow_aperture: take each line landmark's motion along its line from one affine motion per
             frame fitted to the flow across the lines, where the flow is reliable (the aperture
             problem leaves the flow along a line short); off: the flow as sampled.
+        order_lines: the lines the order term (``weights.order``) keeps in template order:
+            ``"closed"`` (eyes, lips: a slide round them costs the other terms nothing) or ``"all"``
+            (open lines too, whose points can slide along a stretch with the ends held).
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -181,6 +186,7 @@ class LandmarkGAN(L.LightningModule):
         flow_window: int = 15,
         flow_threshold: float = 1.0,
         flow_aperture: bool = False,
+        order_lines: str = "closed",
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
         init_generator: str | None = None,
@@ -213,6 +219,8 @@ class LandmarkGAN(L.LightningModule):
             raise ConfigError(f"model.flow_window must be at least 3 pixels, got {flow_window}")
         if flow_threshold <= 0:
             raise ConfigError(f"model.flow_threshold must be positive, got {flow_threshold}")
+        if order_lines not in ORDER_LINES:
+            raise ConfigError(f"model.order_lines: expected one of {ORDER_LINES}, got {order_lines!r}")
 
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
         self.landmarker = build_landmarker(landmarker or {}, points, image_size)
@@ -255,8 +263,13 @@ class LandmarkGAN(L.LightningModule):
     def _order_loss(self, *predictions: Tensor) -> Tensor:
         """The order term summed over landmark predictions, each (B, N, 2) pixels."""
         device = self.template_points.device
-        lines = [torch.tensor(line, device=device) for line in self.template.closed_lines]
-        return sum(closed_line_order_loss(p, self.template_points, lines) for p in predictions)
+        closed = [self.template.is_closed(k) for k in range(len(self.template.lines))]
+        lines = [line[:-1] if is_closed else line for line, is_closed in zip(self.template.lines, closed)]
+        if self.hparams.order_lines == "closed":
+            lines = [line for line, is_closed in zip(lines, closed) if is_closed]
+            closed = [True] * len(lines)
+        indices = [torch.tensor(line, device=device) for line in lines]
+        return sum(line_order_loss(p, self.template_points, indices, closed) for p in predictions)
 
     def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
         method, window = self.hparams.flow_method, self.hparams.flow_window
