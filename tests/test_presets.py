@@ -32,7 +32,7 @@ def test_the_video_preset_over_cpu_and_heatmap_trains_with_the_aperture_flow_los
 
     (checkpoint,) = (tmp_path / "runs").glob("landmarks/version_0/checkpoints/last.ckpt")
     hparams = torch.load(checkpoint, map_location="cpu", weights_only=False)["hyper_parameters"]
-    assert hparams["flow_aperture"] is True
+    assert hparams["flow_aperture"] is True and hparams["order_lines"] == "all"
     assert (hparams["flow_window"], hparams["flow_threshold"]) == (31, 0.25)
     assert hparams["weights"]["flow"] == 40.0 and hparams["weights"]["chamfer"] == 5.0
     assert hparams["equivariance"] == {"jpeg": 40, "affine": 0.08, "threshold": 0.25}
