@@ -14,7 +14,7 @@ Usage:
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_video --video    # unmarked video
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_flow --flow 1.0  # + flow loss
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_eq --equivariance 5  # + equivariance
-    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_order --order 1  # + closed-line order
+    .venv/bin/python scripts/bench_landmarks.py --out runs/bench_order --order 1  # + line order
     .venv/bin/python scripts/bench_landmarks.py --out runs/bench_stable --config configs/landmarks/cpu.yaml \
         --config configs/landmarks/heatmap.yaml --config configs/landmarks/video.yaml  # presets, laid over
     (--steps N, --data DIR, --template NAME, --config YAML (repeatable), and any extra `genlmk fit` arguments
@@ -85,7 +85,7 @@ def main() -> None:
     )
     parser.add_argument("--flow", type=float, help="flow loss weight (above 0 implies --video)")
     parser.add_argument("--equivariance", type=float, help="equivariance loss weight")
-    parser.add_argument("--order", type=float, help="closed-line order loss weight")
+    parser.add_argument("--order", type=float, help="line order loss weight (which lines: model.order_lines)")
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
