@@ -222,6 +222,14 @@ class LandmarkGAN(L.LightningModule):
         if order_lines not in ORDER_LINES:
             raise ConfigError(f"model.order_lines: expected one of {ORDER_LINES}, got {order_lines!r}")
 
+        # the order term's lines (distinct indices, closed flag), chosen once from the template
+        lines = self.template.lines
+        self.ordered_lines = [
+            (line[:-1], True) if self.template.is_closed(k) else (line, False) for k, line in enumerate(lines)
+        ]
+        if order_lines == "closed":
+            self.ordered_lines = [(line, True) for line, is_closed in self.ordered_lines if is_closed]
+
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
         self.landmarker = build_landmarker(landmarker or {}, points, image_size)
         self.generator = ResnetGenerator(
@@ -263,12 +271,8 @@ class LandmarkGAN(L.LightningModule):
     def _order_loss(self, *predictions: Tensor) -> Tensor:
         """The order term summed over landmark predictions, each (B, N, 2) pixels."""
         device = self.template_points.device
-        closed = [self.template.is_closed(k) for k in range(len(self.template.lines))]
-        lines = [line[:-1] if is_closed else line for line, is_closed in zip(self.template.lines, closed)]
-        if self.hparams.order_lines == "closed":
-            lines = [line for line, is_closed in zip(lines, closed) if is_closed]
-            closed = [True] * len(lines)
-        indices = [torch.tensor(line, device=device) for line in lines]
+        indices = [torch.tensor(line, device=device) for line, _ in self.ordered_lines]
+        closed = [is_closed for _, is_closed in self.ordered_lines]
         return sum(line_order_loss(p, self.template_points, indices, closed) for p in predictions)
 
     def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
