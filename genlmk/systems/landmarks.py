@@ -75,11 +75,11 @@ DEFAULT_WEIGHTS = {
 }
 # the equivariance term's random change of each frame: ``affine`` is the standard deviation of the
 # affine map's entries around the identity (normalized units: 0.08 moves a 128 px frame by ~5 px;
-# on the benchmark it gave 21-30 % lower test NME than 0.03, see README),
+# on the benchmark it gave 21-30 % lower test NME than 0.03, see docs/flow-loss-experiments.md),
 # ``jpeg`` the lowest JPEG quality of the copy (0: none), the rest as in
 # :func:`~genlmk.data.appearance.random_photometric`; ``threshold`` is the loss's smooth-L1
 # threshold in pixels (see :func:`~genlmk.losses.landmark_equivariance_loss`): 0.25 gave 7-8 %
-# lower test NME than 1 on three seeds with the flow loss, 1.5-8 % without it (see README)
+# lower test NME than 1 on three seeds with the flow loss, 1.5-8 % without it (same file)
 DEFAULT_EQUIVARIANCE = {
     "affine": 0.08,
     "gain": 0.08,
