@@ -223,12 +223,11 @@ class LandmarkGAN(L.LightningModule):
             raise ConfigError(f"model.order_lines: expected one of {ORDER_LINES}, got {order_lines!r}")
 
         # the order term's lines (distinct indices, closed flag), chosen once from the template
-        lines = self.template.lines
         self.ordered_lines = [
-            (line[:-1], True) if self.template.is_closed(k) else (line, False) for k, line in enumerate(lines)
+            (line[:-1], True) if self.template.is_closed(k) else (line, False)
+            for k, line in enumerate(self.template.lines)
+            if order_lines == "all" or self.template.is_closed(k)
         ]
-        if order_lines == "closed":
-            self.ordered_lines = [(line, True) for line, is_closed in self.ordered_lines if is_closed]
 
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
         self.landmarker = build_landmarker(landmarker or {}, points, image_size)
