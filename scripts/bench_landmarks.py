@@ -35,9 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from genlmk.atomic_files import atomic_write
+from genlmk.cli.fit import layered_init_args
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.evaluation.landmarks import evaluate_landmark_files
 from genlmk.template import Template
@@ -57,18 +57,6 @@ def untrained_predictions(data: Path, name: str, out: Path) -> Path:
     path = out / f"untrained_{name}.csv"
     write_landmark_csv(path, np.broadcast_to(template.points, gt.shape), template.names, frames[0])
     return path
-
-
-def preset_init_args(configs: list[str]) -> tuple[dict, dict]:
-    """``model`` and ``data`` init_args of presets laid over each other as ``genlmk fit`` does
-    (a later file replaces a key of an earlier one)."""
-    model: dict = {}
-    data: dict = {}
-    for config in configs:
-        preset = yaml.safe_load(Path(config).read_text())
-        model.update(preset.get("model", {}).get("init_args", {}))
-        data.update(preset.get("data", {}).get("init_args", {}))
-    return model, data
 
 
 def main() -> None:
@@ -94,7 +82,8 @@ def main() -> None:
         genlmk("synth", "--template", args.template, "--out", str(data))
 
     configs = args.config or ["configs/landmarks/cpu.yaml"]
-    model_args, data_args = preset_init_args(configs)
+    layered = layered_init_args(configs)
+    model_args, data_args = layered["model"], layered["data"]
     fit = [
         "fit",
         *(arg for config in configs for arg in ("--config", config)),

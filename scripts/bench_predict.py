@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
+from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
 from genlmk.data.video import VideoWriter
@@ -60,9 +60,7 @@ def median_seconds(call: Callable[[], object], repeats: int, runs: int, warmup: 
 
 
 def load_preset(configs: list[Path]) -> tuple[dict, tuple[int, int], str]:
-    init: dict = {}
-    for config in configs:
-        init.update(yaml.safe_load(config.read_text())["model"]["init_args"])
+    init = layered_init_args(configs)["model"]
     size = init.get("image_size", [128, 128])
     return init.get("landmarker") or {}, (int(size[0]), int(size[1])), init.get("template", "face")
 

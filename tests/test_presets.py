@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-import yaml
 from training_helpers import ROOT, landmark_data, landmark_fit_args, scalars
 
+from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main
 
 PRESETS = ROOT / "configs/landmarks"
@@ -13,7 +13,19 @@ TINY_HEATMAP = '{"channels": [4, 4, 4, 4], "hidden": 8, "head": "heatmap", "norm
 
 
 def _model_args(name: str) -> dict:
-    return yaml.safe_load((PRESETS / name).read_text())["model"]["init_args"]
+    return layered_init_args([PRESETS / name])["model"]
+
+
+def test_presets_laid_over_each_other_take_each_key_from_the_last_file_that_sets_it(tmp_path):
+    names = ("cpu.yaml", "heatmap.yaml", "video.yaml")
+    layered = layered_init_args([PRESETS / name for name in names])
+    assert layered["model"]["landmarker"]["head"] == "heatmap"  # heatmap.yaml over cpu.yaml
+    assert layered["model"]["weights"] == _model_args("video.yaml")["weights"]  # replaced whole
+    assert layered["model"]["lr"] == _model_args("cpu.yaml")["lr"]  # only cpu.yaml sets it
+    assert layered["data"]["temporal"] is True and layered["data"]["batch_size"] == 8
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("trainer: {max_steps: 3}\n")
+    assert layered_init_args([bare]) == {"model": {}, "data": {}}
 
 
 def test_the_video_preset_keeps_every_cpu_preset_weight_and_adds_the_temporal_terms():

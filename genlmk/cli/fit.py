@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from genlmk.errors import CheckpointError, ConfigError, GenlmkError
@@ -57,6 +58,29 @@ def _dotted_keys(data: object, prefix: str = "") -> list[str]:
         else:
             keys += [f"{prefix}{key}", *_dotted_keys(value, f"{prefix}{key}.")]
     return keys
+
+
+def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
+    """Each section's ``init_args`` of YAML presets laid over each other as ``fit`` lays them.
+
+    A later file replaces an earlier file's key whole (a ``weights`` dictionary too), so the result
+    is what ``genlmk fit --config A --config B ...`` gives the model and data module before any
+    command-line override.
+
+    Args:
+        configs: preset files, earliest first.
+
+    Returns:
+        ``{"model": {...}, "data": {...}}``: a section no file has is an empty dictionary.
+    """
+    import yaml
+
+    layered: dict[str, dict] = {"model": {}, "data": {}}
+    for config in configs:
+        preset = yaml.safe_load(Path(config).read_text()) or {}
+        for section, init_args in layered.items():
+            init_args.update((preset.get(section) or {}).get("init_args") or {})
+    return layered
 
 
 def _with_config_file(message: str, argv: list[str]) -> str:
