@@ -39,6 +39,7 @@ import numpy as np
 from genlmk.atomic_files import atomic_write
 from genlmk.cli.fit import layered_init_args
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
+from genlmk.errors import GenlmkError
 from genlmk.evaluation.landmarks import evaluate_landmark_files
 from genlmk.template import Template
 
@@ -157,4 +158,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except GenlmkError as exc:  # bad input: one line naming the file, no traceback
+        raise SystemExit(f"error: {exc}") from None

@@ -39,6 +39,7 @@ from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
 from genlmk.data.video import VideoWriter
+from genlmk.errors import GenlmkError
 from genlmk.inference.landmarker import Landmarker
 from genlmk.networks.deformation import build_landmarker
 from genlmk.template import load_template
@@ -185,4 +186,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except GenlmkError as exc:  # bad input: one line naming the file, no traceback
+        raise SystemExit(f"error: {exc}") from None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from training_helpers import ROOT, landmark_data, landmark_fit_args, scalars
 
 from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main
+from genlmk.errors import ConfigError
 
 PRESETS = ROOT / "configs/landmarks"
 TINY_HEATMAP = '{"channels": [4, 4, 4, 4], "hidden": 8, "head": "heatmap", "norm": "instance"}'
@@ -26,6 +28,22 @@ def test_presets_laid_over_each_other_take_each_key_from_the_last_file_that_sets
     bare = tmp_path / "bare.yaml"
     bare.write_text("trainer: {max_steps: 3}\n")
     assert layered_init_args([bare]) == {"model": {}, "data": {}}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (None, "preset file not found"),
+        ("model: [unclosed\n", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+    ],
+)
+def test_a_preset_that_is_missing_or_not_a_yaml_mapping_is_named_in_a_config_error(tmp_path, text, problem):
+    preset = tmp_path / "preset.yaml"
+    if text is not None:
+        preset.write_text(text)
+    with pytest.raises(ConfigError, match=f"preset.yaml: {problem}"):
+        layered_init_args([PRESETS / "cpu.yaml", preset])
 
 
 def test_the_video_preset_keeps_every_cpu_preset_weight_and_adds_the_temporal_terms():

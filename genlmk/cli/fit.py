@@ -72,12 +72,17 @@ def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
 
     Returns:
         ``{"model": {...}, "data": {...}}``: a section no file has is an empty dictionary.
+
+    Raises:
+        ConfigError: a file is missing, not YAML, or not a mapping of sections; the message names it.
     """
-    import yaml
+    from genlmk.yaml_files import read_yaml
 
     layered: dict[str, dict] = {"model": {}, "data": {}}
     for config in configs:
-        preset = yaml.safe_load(Path(config).read_text()) or {}
+        preset = read_yaml(config, ConfigError, "preset") or {}
+        if not isinstance(preset, dict):
+            raise ConfigError(f"{config}: expected a mapping of sections (model, data, trainer, ...)")
         for section, init_args in layered.items():
             init_args.update((preset.get(section) or {}).get("init_args") or {})
     return layered

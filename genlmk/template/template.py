@@ -43,6 +43,7 @@ import numpy as np
 import yaml
 
 from genlmk.errors import TemplateError
+from genlmk.yaml_files import read_yaml
 
 _TOP_LEVEL_KEYS = {"name", "category", "size", "landmarks", "lines", "marker", "description"}
 _REQUIRED_KEYS = ("name", "size", "landmarks", "lines", "marker")
@@ -109,19 +110,7 @@ class Template:
             TemplateError: the file is missing, is not YAML, or fails validation; the
                 message names the file and the problem.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise TemplateError(f"{path}: template file not found")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise TemplateError(f"{path}: not a text file (expected a YAML template)") from None
-        except yaml.YAMLError as exc:
-            where = getattr(exc, "problem_mark", None)
-            line = f" at line {where.line + 1}" if where is not None else ""
-            problem = getattr(exc, "problem", None) or "syntax error"
-            raise TemplateError(f"{path}: not valid YAML ({problem}{line})") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path, TemplateError, "template"), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<memory>") -> Template:
