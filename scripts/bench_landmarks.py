@@ -78,13 +78,14 @@ def main() -> None:
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
+    # the presets first: a bad one stops the run before it makes any folder or data
+    configs = args.config or ["configs/landmarks/cpu.yaml"]
+    layered = layered_init_args(configs)
+    model_args, data_args = layered["model"], layered["data"]
     out.mkdir(parents=True, exist_ok=True)
     if not (data / "template.yaml").is_file():
         genlmk("synth", "--template", args.template, "--out", str(data))
 
-    configs = args.config or ["configs/landmarks/cpu.yaml"]
-    layered = layered_init_args(configs)
-    model_args, data_args = layered["model"], layered["data"]
     fit = [
         "fit",
         *(arg for config in configs for arg in ("--config", config)),

@@ -117,6 +117,15 @@ def test_bench_landmarks_lays_presets_over_each_other_and_a_weight_flag_over_the
     assert "--config configs/landmarks/video.yaml" in summary["command"]
 
 
+def test_bench_landmarks_refuses_a_missing_preset_before_making_anything(tmp_path):
+    out, data = tmp_path / "bench", tmp_path / "synth"
+    gone = tmp_path / "gone.yaml"
+    result = run_script("bench_landmarks.py", "--data", data, "--out", out, "--config", gone)
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"error: {gone}: preset file not found"
+    assert not out.exists() and not data.exists()
+
+
 def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_path):
     out = tmp_path / "bench"
     fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--trainer.val_check_interval", 2)
