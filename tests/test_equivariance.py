@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlmk.data.appearance import random_jpeg, random_photometric
+from genlmk.data.appearance import random_appearance, random_jpeg, random_photometric
 from genlmk.geometry.transforms import RandomWarp, sample_warp, warp_images
 from genlmk.losses import landmark_equivariance_loss
 
@@ -74,6 +74,26 @@ def test_photometric_change_is_per_image_bounded_and_reproducible():
     assert torch.equal(changed, changed[:, :, :1, :1].expand_as(changed))
     noisy = random_photometric(images, noise=0.05, generator=torch.Generator().manual_seed(0))
     assert 0.03 < (noisy - images).std() < 0.07
+
+
+def test_light_ramp_is_linear_across_the_frame_and_differs_per_image():
+    images = torch.full((2, 3, 9, 9), 0.5)
+    lit = random_photometric(images, ramp=0.1, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(lit[:, :, 4, 4], images[:, :, 4, 4])  # the centre keeps its brightness
+    # linear along x and along y: second differences vanish
+    assert lit.diff(n=2, dim=-1).abs().max() < 1e-6 and lit.diff(n=2, dim=-2).abs().max() < 1e-6
+    edges = lit[:, 0, 4, -1] - lit[:, 0, 4, 0]
+    assert edges.abs().min() > 1e-3 and not torch.isclose(edges[0], edges[1])
+
+
+def test_random_appearance_applies_the_photometric_change_then_the_jpeg_round_trip():
+    images = _smooth_image().expand(2, 3, 32, 32)
+    assert random_appearance(images, {}) is images
+    torch.manual_seed(0)
+    changed = random_appearance(images, {"gain": 0.2, "ramp": 0.1, "jpeg": 20})
+    torch.manual_seed(0)
+    photometric = random_photometric(images, gain=0.2, ramp=0.1)
+    assert 0 < (changed - photometric).abs().mean() < 0.05  # JPEG's small error on top
 
 
 def _smooth_image() -> torch.Tensor:

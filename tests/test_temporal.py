@@ -213,6 +213,76 @@ def test_temporal_items_pair_each_frame_with_its_successor_under_one_transform()
         assert torch.equal(item["unmarked"], item["unmarked_next"])
 
 
+def test_temporal_successors_come_from_the_source_or_its_copies_and_keep_their_transform():
+    frames = np.stack([np.full((16, 16, 3), 10 * i, np.uint8) for i in range(4)])
+    copy = frames + 1  # a copy that tells its frames apart
+    following = successor_index(np.zeros(4, int))
+    plain = UnpairedFrames(frames, frames, build_augmentation(True), None, following, seed=3)
+    copied = UnpairedFrames(
+        frames, frames, build_augmentation(True), None, following, seed=3, next_copies=[copy]
+    )
+    sources = set()
+    for key in [(epoch, index) for epoch in range(8) for index in range(3)]:
+        item, item_plain = copied[key], plain[key]
+        # frame t and the augmentation are those of the dataset without copies
+        assert torch.equal(item["unmarked"], item_plain["unmarked"])
+        offset = (item["unmarked_next"] - item_plain["unmarked_next"]) * 255
+        assert offset.abs().max() < 1.5  # the same frame t+1 under the same transform, or its copy
+        sources.add(bool(offset.mean() > 0.5))
+    assert sources == {False, True}  # both the source and the copy were drawn
+
+
+def test_reencode_copies_the_training_frames_once_through_h264(tmp_path, monkeypatch):
+    import genlmk.data.unpaired as unpaired
+    from genlmk.data.video import write_video
+    from genlmk.errors import ConfigError
+
+    rng = np.random.default_rng(0)
+    write_video(tmp_path / "unmarked.mp4", rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8))
+    write_video(tmp_path / "marked.mp4", rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8))
+    rates = []
+
+    def fake_round_trip(frames, crf):
+        rates.append((len(frames), crf))
+        return frames
+
+    monkeypatch.setattr(unpaired, "h264_round_trip", fake_round_trip)
+    data = unpaired.UnpairedFramesDataModule(
+        str(tmp_path / "marked.mp4"),
+        str(tmp_path / "unmarked.mp4"),
+        (32, 32),
+        val_fraction=0.0,
+        temporal=True,
+        reencode=[23, 30],
+    )
+    data.setup("fit")
+    assert rates == [(6, 23), (6, 30)]
+    assert len(data.train_set.next_sources) == 3
+    with pytest.raises(ConfigError, match=r"data.reencode copies the frames t\+1 of temporal pairs"):
+        unpaired.UnpairedFramesDataModule("m", "u", reencode=[23])
+    with pytest.raises(ConfigError, match=r"H.264 rate factors are 0-51, got \[60\]"):
+        unpaired.UnpairedFramesDataModule("m", "u", temporal=True, reencode=[60])
+
+
+def test_flow_appearance_changes_only_what_the_landmarker_reads_for_frame_t_plus_1(monkeypatch):
+    frames, frames_next = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    for change in (None, {"gain": 0.3, "ramp": 0.2, "jpeg": 40}):
+        model = _tiny_flow_model(monkeypatch, lambda xs, ys: torch.zeros_like(xs), flow_appearance=change)
+        given = model.landmarker.landmarks(frames)
+        read = []
+        monkeypatch.setattr(
+            model.landmarker, "landmarks", lambda images, read=read, given=given: read.append(images) or given
+        )
+        model._flow_loss(frames, frames_next, given)
+        assert len(read) == 1  # frame t+1 only: frame t's landmarks are given
+        changed = (read[0] - frames_next).abs().mean().item()
+        if change is None:
+            assert changed == 0.0
+        else:
+            assert changed > 0.01
+            assert model.hparams.flow_appearance == change
+
+
 def test_flow_term_enters_the_system_losses_when_weighted():
     from genlmk.systems.landmarks import LandmarkGAN
 
@@ -263,8 +333,21 @@ def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(monke
         ({"flow_method": "raft"}, r"model\.flow_method: expected one of \('farneback', 'dis'\), got 'raft'"),
         ({"flow_window": 1}, r"model\.flow_window must be at least 3 pixels, got 1"),
         ({"flow_threshold": 0.0}, r"model\.flow_threshold must be positive, got 0\.0"),
+        ({"flow_appearance": {"blur": 1.0}}, r"unknown flow_appearance options \['blur'\]"),
+        ({"flow_appearance": {"ramp": -0.1}}, r"model\.flow_appearance: \['ramp'\] must not be negative"),
+        (
+            {"flow_appearance": {"jpeg": 100}},
+            r"model\.flow_appearance: jpeg must be 0 or a quality in \[1, 95\]",
+        ),
     ],
-    ids=["unknown_method", "window_too_small", "zero_threshold"],
+    ids=[
+        "unknown_method",
+        "window_too_small",
+        "zero_threshold",
+        "unknown_change",
+        "negative_ramp",
+        "bad_jpeg",
+    ],
 )
 def test_bad_flow_settings_are_refused_when_the_model_is_built(option, message):
     from genlmk.errors import ConfigError

@@ -26,6 +26,17 @@ def test_video_round_trip_keeps_count_size_and_content(tmp_path):
     assert np.abs(back.astype(int) - frames.astype(int)).mean() < 4.0
 
 
+def test_h264_round_trip_returns_the_frames_with_codec_artifacts_only():
+    from genlmk.data.video import h264_round_trip
+
+    texture = np.random.default_rng(0).integers(0, 40, (5, 33, 41, 3))
+    frames = (_frames(5, 33, 41) // 2 + texture).astype(np.uint8)  # odd size: padded, cropped back
+    fine, coarse = h264_round_trip(frames, 10), h264_round_trip(frames, 40)
+    assert fine.shape == coarse.shape == frames.shape and fine.dtype == np.uint8
+    error = [np.abs(out.astype(int) - frames).mean() for out in (fine, coarse)]
+    assert 0 < error[0] < error[1] < 40  # a higher rate factor, more loss
+
+
 def test_odd_sized_frames_are_padded_not_rejected(tmp_path):
     write_video(tmp_path / "odd.mp4", _frames(3, 31, 47))
     assert read_video(tmp_path / "odd.mp4").shape == (3, 32, 48, 3)

@@ -1,8 +1,9 @@
 """Random appearance changes of image batches, as pure functions on tensors.
 
 What changes between two frames of the same pose filmed a moment apart: the exposure (an overall
-gain), the white balance (a gain per channel), the tone curve (a gamma), the sensor noise
-(:func:`random_photometric`) and the codec's block artifacts (:func:`random_jpeg`).
+gain), the white balance (a gain per channel), the tone curve (a gamma), light falling more on one
+side (a linear ramp), the sensor noise (:func:`random_photometric`) and the codec's block artifacts
+(:func:`random_jpeg`); :func:`random_appearance` applies both.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ def random_photometric(
     color: float = 0.0,
     gamma: float = 0.0,
     noise: float = 0.0,
+    ramp: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Each image with its own random exposure, white balance, tone curve and noise.
+    """Each image with its own random exposure, white balance, tone curve, light ramp and noise.
 
     Args:
         images: (B, C, H, W) in [0, 1].
@@ -29,14 +31,16 @@ def random_photometric(
         color: standard deviation of the log of each channel's extra gain.
         gamma: standard deviation of the log of the gamma.
         noise: standard deviation of additive Gaussian noise (per pixel and channel).
+        ramp: standard deviation of a linear light ramp's slope along x and along y (the relative
+            brightness change from the frame's centre to its edges), as a light off to one side gives.
         generator: torch random generator on the images' device (default: the global one).
 
     Returns:
         (B, C, H, W) in [0, 1]; ``images`` itself when every amount is 0.
     """
-    if gain == color == gamma == noise == 0.0:
+    if gain == color == gamma == noise == ramp == 0.0:
         return images
-    b, c = images.shape[:2]
+    b, c, height, width = images.shape
 
     def lognormal(*shape: int, sigma: float) -> Tensor:
         draw = torch.randn(*shape, 1, 1, generator=generator, device=images.device, dtype=images.dtype)
@@ -44,12 +48,26 @@ def random_photometric(
 
     exponent = lognormal(b, 1, sigma=gamma)
     scale = lognormal(b, 1, sigma=gain) * lognormal(b, c, sigma=color)
+    if ramp > 0:
+        slope = ramp * torch.randn(b, 2, 1, 1, generator=generator, device=images.device, dtype=images.dtype)
+        x = torch.linspace(-1.0, 1.0, width, device=images.device, dtype=images.dtype)
+        y = torch.linspace(-1.0, 1.0, height, device=images.device, dtype=images.dtype)
+        light = 1.0 + slope[:, :1] * x + slope[:, 1:] * y[:, None]  # (B, 1, H, W)
+        scale = scale * light.clamp(min=0.0)
     changed = images.clamp(min=0.0).pow(exponent) * scale
     if noise > 0:
         changed = changed + noise * torch.randn(
             changed.shape, generator=generator, device=images.device, dtype=images.dtype
         )
     return changed.clamp(0.0, 1.0)
+
+
+def random_appearance(images: Tensor, change: dict[str, float]) -> Tensor:
+    """:func:`random_photometric` then :func:`random_jpeg`, with amounts from ``change`` (the keys
+    ``gain``, ``color``, ``gamma``, ``noise``, ``ramp`` and ``jpeg``, the lowest quality; 0 or
+    missing: no change of that kind). (B, 3, H, W) in [0, 1] -> the same."""
+    amounts = {key: float(change.get(key, 0.0)) for key in ("gain", "color", "gamma", "noise", "ramp")}
+    return random_jpeg(random_photometric(images, **amounts), int(change.get("jpeg", 0)))
 
 
 def uint8_frames(images: Tensor) -> np.ndarray:

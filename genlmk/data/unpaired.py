@@ -21,6 +21,7 @@ from tqdm import tqdm
 from genlmk.data.footage import find_footage
 from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
+from genlmk.data.video import h264_round_trip
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
 
@@ -92,7 +93,9 @@ class UnpairedFrames(Dataset):
     frame's ground-truth landmarks when given.
 
     With ``next_index`` (temporal mode) only unmarked frames that have a successor are used, and
-    each item also holds that successor as ``unmarked_next``, transformed identically.
+    each item also holds that successor as ``unmarked_next``, transformed identically; with
+    ``next_copies`` (arrays shaped like ``unmarked``, e.g. re-encoded) the successor is read from
+    ``unmarked`` or one of the copies, chosen at random per item.
 
     Items are indexed by ``i`` or by a key ``(epoch, i)``
     (:class:`~genlmk.training.sampling.ResumableSampler`); the augmentation draws from
@@ -107,9 +110,11 @@ class UnpairedFrames(Dataset):
         landmarks: np.ndarray | None = None,
         next_index: np.ndarray | None = None,
         seed: int = 0,
+        next_copies: list[np.ndarray] | None = None,
     ) -> None:
         self.unmarked, self.marked, self.augment, self.landmarks = unmarked, marked, augment, landmarks
         self.next_index = next_index
+        self.next_sources = [unmarked, *(next_copies or [])]
         self.order = np.arange(len(unmarked)) if next_index is None else np.flatnonzero(next_index >= 0)
         self.seed = seed
 
@@ -121,10 +126,13 @@ class UnpairedFrames(Dataset):
         k = int(self.order[index % len(self.order)])
         marked = self.marked[index % len(self.marked)]
         pair = {"image": self.unmarked[k]}
+        rng = item_rng(self.seed, key)
+        augment_seed = int(rng.integers(2**31))
         if self.next_index is not None:
-            pair["next"] = self.unmarked[self.next_index[k]]
+            choice = int(rng.integers(len(self.next_sources))) if len(self.next_sources) > 1 else 0
+            pair["next"] = self.next_sources[choice][self.next_index[k]]
         if self.augment is not None:
-            self.augment.set_random_seed(int(item_rng(self.seed, key).integers(2**31)))
+            self.augment.set_random_seed(augment_seed)
             pair = self.augment(**pair)
             marked = self.augment(image=marked)["image"]
         item = {"unmarked": to_tensor(pair["image"]), "marked": to_tensor(marked)}
@@ -159,6 +167,10 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             to report validation NME.
         temporal: draw consecutive unmarked frames (t, t+1) together, for the optical-flow loss
             (the unmarked source must be video or frame sequences).
+        reencode: H.264 constant rate factors (0-51) of copies of the unmarked training frames,
+            each made once at setup; with ``temporal``, frame t+1 of each pair is drawn from the
+            source or one of the copies at random, so that the flow loss meets new codec artifacts
+            between the two frames (docs/flow-loss-experiments.md, stop 33).
         num_workers: DataLoader workers.
         seed: seed of the shuffling and the augmentation (the order of epoch ``e`` depends only on
             ``(seed, e)``; checkpoints keep the position in it, so a resumed run continues mid-epoch).
@@ -176,6 +188,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         frame_stride: int = 1,
         unmarked_gt: str | None = None,
         temporal: bool = False,
+        reencode: list[int] | None = None,
         num_workers: int = 0,
         seed: int = 0,
     ) -> None:
@@ -189,6 +202,11 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         self.max_frames, self.frame_stride = max_frames, frame_stride
         self.unmarked_gt = unmarked_gt
         self.temporal = temporal
+        self.reencode = [int(crf) for crf in reencode or []]
+        if self.reencode and not temporal:
+            raise ConfigError("data.reencode copies the frames t+1 of temporal pairs: it needs data.temporal")
+        if any(not 0 <= crf <= 51 for crf in self.reencode):
+            raise ConfigError(f"data.reencode: H.264 rate factors are 0-51, got {self.reencode}")
         self.num_workers, self.seed = num_workers, seed
         self.train_set: UnpairedFrames | None = None
         self.val_set: UnpairedFrames | None = None
@@ -231,6 +249,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             None if landmarks is None else landmarks[:cut_u],
             following,
             self.seed,
+            [h264_round_trip(unmarked[:cut_u], crf) for crf in self.reencode],
         )
         if cut_u < len(unmarked) and cut_m < len(marked):
             self.val_set = UnpairedFrames(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -199,3 +200,16 @@ def write_video(path: str | Path, frames, fps: float = 25.0) -> None:
     with VideoWriter(path, fps=fps) as writer:
         for frame in frames:
             writer.write(frame)
+
+
+def h264_round_trip(frames: np.ndarray, crf: int) -> np.ndarray:
+    """(F, H, W, 3) uint8 RGB frames encoded as one H.264 sequence at constant rate factor ``crf``
+    and decoded again: the same frames with the codec's artifacts (a temporary file; odd sizes are
+    padded for the encoder and cropped back)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "round_trip.mp4"
+        with VideoWriter(path, quality=crf) as writer:
+            for frame in frames:
+                writer.write(frame)
+        decoded = read_video(path)
+    return decoded[:, : frames.shape[1], : frames.shape[2]]

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
-from genlmk.data.appearance import random_jpeg, random_photometric, uint8_frames
+from genlmk.data.appearance import random_appearance, uint8_frames
 from genlmk.errors import ConfigError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
 from genlmk.geometry.polylines import line_tangents
@@ -86,9 +86,15 @@ DEFAULT_EQUIVARIANCE = {
     "color": 0.03,
     "gamma": 0.05,
     "noise": 0.01,
+    "ramp": 0.0,
     "jpeg": 0,
     "threshold": 0.25,
 }
+# the flow loss's random change of each frame t+1 before the landmarker reads it (the flow is
+# computed on the frames as they are), the keys of :func:`~genlmk.data.appearance.random_appearance`;
+# none by default. Steadiness learnt against new lighting and codec artifacts on every draw is not
+# tied to the training video's own (docs/flow-loss-experiments.md, stop 33)
+DEFAULT_FLOW_APPEARANCE = {"gain": 0.0, "color": 0.0, "gamma": 0.0, "noise": 0.0, "ramp": 0.0, "jpeg": 0}
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
@@ -117,6 +123,20 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any] | None, what: str) ->
     return {**defaults, **given}
 
 
+def _appearance_change(
+    defaults: dict[str, float], given: dict[str, float] | None, option: str
+) -> dict[str, float]:
+    """``model.<option>``'s amounts over ``defaults``, checked: none negative, ``jpeg`` a quality."""
+    change = _merge(defaults, given, f"{option} options")
+    negative = sorted(k for k, v in change.items() if v < 0)
+    if negative:
+        raise ConfigError(f"model.{option}: {negative} must not be negative")
+    jpeg = change["jpeg"]
+    if not (jpeg == 0 or 1 <= jpeg <= 95):
+        raise ConfigError(f"model.{option}: jpeg must be 0 or a quality in [1, 95], got {jpeg}")
+    return change
+
+
 def resolve_template(
     template: str | dict | Template, image_size: tuple[int, int]
 ) -> tuple[Template, Template]:
@@ -142,7 +162,8 @@ class LandmarkGAN(L.LightningModule):
         weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``order``,
             ``chamfer``, ``paint_free``, ``flow``, ``equivariance``).
         equivariance: the equivariance term's random change (``affine``, ``gain``, ``color``,
-            ``gamma``, ``noise``, ``jpeg``) and loss threshold (``threshold``); see ``DEFAULT_EQUIVARIANCE``.
+            ``gamma``, ``noise``, ``ramp``, ``jpeg``) and loss threshold (``threshold``); see
+            ``DEFAULT_EQUIVARIANCE``.
         flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
         flow_window: Farneback's averaging window, pixels of the model input.
         flow_threshold: the flow loss's smooth-L1 threshold, pixels (smaller pulls harder on
@@ -150,6 +171,9 @@ class LandmarkGAN(L.LightningModule):
         flow_aperture: take each line landmark's motion along its line from one affine motion per
             frame fitted to the flow across the lines, where the flow is reliable (the aperture
             problem leaves the flow along a line short); off: the flow as sampled.
+        flow_appearance: a random change of frame t+1's appearance before the landmarker reads it
+            in the flow loss (``gain``, ``color``, ``gamma``, ``noise``, ``ramp``, ``jpeg``, as in
+            the equivariance term); see ``DEFAULT_FLOW_APPEARANCE``.
         order_lines: the lines the order term (``weights.order``) keeps in template order:
             ``"closed"`` (eyes, lips: a slide round them costs the other terms nothing) or ``"all"``
             (open lines too, whose points can slide along a stretch with the ends held).
@@ -186,6 +210,7 @@ class LandmarkGAN(L.LightningModule):
         flow_window: int = 15,
         flow_threshold: float = 1.0,
         flow_aperture: bool = False,
+        flow_appearance: dict[str, float] | None = None,
         order_lines: str = "closed",
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
@@ -202,13 +227,8 @@ class LandmarkGAN(L.LightningModule):
         self.hparams["template"] = authored.to_dict()
         self.hparams["image_size"] = list(image_size)
         self.loss_weights = _merge(DEFAULT_WEIGHTS, weights, "loss weights")
-        self.equivariance_change = _merge(DEFAULT_EQUIVARIANCE, equivariance, "equivariance options")
-        negative = sorted(k for k, v in self.equivariance_change.items() if v < 0)
-        if negative:
-            raise ConfigError(f"model.equivariance: {negative} must not be negative")
-        jpeg = self.equivariance_change["jpeg"]
-        if not (jpeg == 0 or 1 <= jpeg <= 95):
-            raise ConfigError(f"model.equivariance: jpeg must be 0 or a quality in [1, 95], got {jpeg}")
+        self.equivariance_change = _appearance_change(DEFAULT_EQUIVARIANCE, equivariance, "equivariance")
+        self.flow_change = _appearance_change(DEFAULT_FLOW_APPEARANCE, flow_appearance, "flow_appearance")
         threshold = self.equivariance_change["threshold"]
         if threshold <= 0:
             raise ConfigError(f"model.equivariance: threshold must be positive, got {threshold}")
@@ -278,7 +298,7 @@ class LandmarkGAN(L.LightningModule):
         method, window = self.hparams.flow_method, self.hparams.flow_window
         forward = dense_flow(unmarked, unmarked_next, method, window)
         valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method, window))
-        landmarks_next = self.landmarker.landmarks(unmarked_next)
+        landmarks_next = self.landmarker.landmarks(random_appearance(unmarked_next, self.flow_change))
         tangents = None
         if self.hparams.flow_aperture:
             lines = self.template.lines
@@ -290,10 +310,7 @@ class LandmarkGAN(L.LightningModule):
     def _equivariance_loss(self, unmarked: Tensor, landmarks: Tensor) -> Tensor:
         change = self.equivariance_change
         warp = sample_warp(len(unmarked), change["affine"], device=unmarked.device)
-        changed = random_photometric(
-            warp_images(warp, unmarked), change["gain"], change["color"], change["gamma"], change["noise"]
-        )
-        changed = random_jpeg(changed, int(change["jpeg"]))
+        changed = random_appearance(warp_images(warp, unmarked), change)
         height, width = unmarked.shape[-2:]
         warped_landmarks = self.landmarker.landmarks(changed)
         return landmark_equivariance_loss(
