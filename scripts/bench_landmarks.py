@@ -37,10 +37,12 @@ from pathlib import Path
 import numpy as np
 
 from genlmk.atomic_files import atomic_write
+from genlmk.checkpoints import load_checkpoint
 from genlmk.cli.fit import layered_init_args
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.errors import GenlmkError
 from genlmk.evaluation.landmarks import evaluate_landmark_files
+from genlmk.systems.landmarks import DEFAULT_WEIGHTS
 from genlmk.template import Template
 
 SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
@@ -114,6 +116,12 @@ def main() -> None:
     train_seconds = time.perf_counter() - start
     checkpoint = max(out.glob("landmarks/version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
 
+    # the weights the run trained with, whatever set them (presets, --flow, a --model.weights after --)
+    trained_weights = {
+        **DEFAULT_WEIGHTS,
+        **(load_checkpoint(checkpoint)["hyper_parameters"]["weights"] or {}),
+    }
+
     rows = []
     for name, source in (*SETS, TRAINING_VIDEO) if on_video else SETS:
         genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / source), "--out", str(out / name))
@@ -135,9 +143,9 @@ def main() -> None:
     summary = {
         "checkpoint": str(checkpoint),
         "train_seconds": train_seconds,
-        "flow_weight": weights.get("flow", 0.0),
-        "equivariance_weight": weights.get("equivariance", 0.0),
-        "order_weight": weights.get("order", 0.0),
+        "flow_weight": trained_weights["flow"],
+        "equivariance_weight": trained_weights["equivariance"],
+        "order_weight": trained_weights["order"],
         "unmarked": "video" if on_video else "frames",
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,

@@ -117,6 +117,24 @@ def test_bench_landmarks_lays_presets_over_each_other_and_a_weight_flag_over_the
     assert "--config configs/landmarks/video.yaml" in summary["command"]
 
 
+def test_bench_landmarks_reports_the_weights_a_fit_argument_set(toy_data, tmp_path):
+    out = tmp_path / "bench"
+    presets = [("--config", f"configs/landmarks/{name}.yaml") for name in ("cpu", "heatmap", "video")]
+    weights = json.dumps({"chamfer": 5.0, "paint_free": 10.0, "flow": 7.0, "equivariance": 2.0})
+    fit = ("--data.batch_size", 2, "--model.image_size", "[64, 64]", "--model.weights", weights)
+    result = run_script(
+        "bench_landmarks.py", "--data", toy_data, "--out", out, "--steps", 1, *sum(presets, ()), "--", *fit
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "benchmark.json").read_text())
+    # the --model.weights after -- replaced the video preset's whole dictionary (flow 40, order 1 among it)
+    assert (summary["flow_weight"], summary["equivariance_weight"], summary["order_weight"]) == (
+        7.0,
+        2.0,
+        0.0,
+    )
+
+
 def test_bench_landmarks_refuses_a_missing_preset_before_making_anything(tmp_path):
     out, data = tmp_path / "bench", tmp_path / "synth"
     gone = tmp_path / "gone.yaml"
