@@ -129,8 +129,7 @@ class UnpairedFrames(Dataset):
         rng = item_rng(self.seed, key)
         augment_seed = int(rng.integers(2**31))
         if self.next_index is not None:
-            choice = int(rng.integers(len(self.next_sources))) if len(self.next_sources) > 1 else 0
-            pair["next"] = self.next_sources[choice][self.next_index[k]]
+            pair["next"] = self.next_sources[int(rng.integers(len(self.next_sources)))][self.next_index[k]]
         if self.augment is not None:
             self.augment.set_random_seed(augment_seed)
             pair = self.augment(**pair)

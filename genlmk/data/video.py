@@ -195,9 +195,9 @@ class VideoWriter:
             self.abort()
 
 
-def write_video(path: str | Path, frames, fps: float = 25.0) -> None:
-    """Write a sequence of (H, W, 3) uint8 frames to ``path``."""
-    with VideoWriter(path, fps=fps) as writer:
+def write_video(path: str | Path, frames, fps: float = 25.0, quality: int = 18) -> None:
+    """Write a sequence of (H, W, 3) uint8 frames to ``path`` (``quality``: H.264 rate factor, 0-51)."""
+    with VideoWriter(path, fps=fps, quality=quality) as writer:
         for frame in frames:
             writer.write(frame)
 
@@ -208,8 +208,6 @@ def h264_round_trip(frames: np.ndarray, crf: int) -> np.ndarray:
     padded for the encoder and cropped back)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "round_trip.mp4"
-        with VideoWriter(path, quality=crf) as writer:
-            for frame in frames:
-                writer.write(frame)
+        write_video(path, frames, quality=crf)
         decoded = read_video(path)
     return decoded[:, : frames.shape[1], : frames.shape[2]]
