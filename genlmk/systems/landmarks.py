@@ -8,7 +8,7 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - adversarial (LSGAN): D_M judges fake_m against m, D_U judges fake_u against u;
 - cycle (L1): G(fake_m) ~ u, and R(T + L(fake_u), fake_u) ~ m;
 - spring: every template edge keeps its template length (both landmark predictions);
-- order (optional): the points of each closed line (with ``order_lines: all``, of every line)
+- order (optional): the points of every line (with ``order_lines: closed``, of closed lines only)
   stay in their template order rather than slide round or along it (all of it or part), which the
   chamfer, spring and adversarial terms cannot tell apart (both landmark predictions; zero while
   the order is right);
@@ -175,8 +175,9 @@ class LandmarkGAN(L.LightningModule):
             in the flow loss (``gain``, ``color``, ``gamma``, ``noise``, ``ramp``, ``jpeg``, as in
             the equivariance term); see ``DEFAULT_FLOW_APPEARANCE``.
         order_lines: the lines the order term (``weights.order``) keeps in template order:
-            ``"closed"`` (eyes, lips: a slide round them costs the other terms nothing) or ``"all"``
-            (open lines too, whose points can slide along a stretch with the ends held).
+            ``"all"`` (open lines too, whose points can slide along a stretch with the ends held:
+            a jaw once did) or ``"closed"`` (eyes, lips: a slide round them costs the other terms
+            nothing).
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
@@ -211,7 +212,7 @@ class LandmarkGAN(L.LightningModule):
         flow_threshold: float = 1.0,
         flow_aperture: bool = False,
         flow_appearance: dict[str, float] | None = None,
-        order_lines: str = "closed",
+        order_lines: str = "all",
         image_log_every: int = 200,
         detach_landmarker_input: bool = True,
         init_generator: str | None = None,
