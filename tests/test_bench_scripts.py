@@ -127,7 +127,7 @@ def test_bench_landmarks_reports_the_weights_a_fit_argument_set(toy_data, tmp_pa
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "benchmark.json").read_text())
-    # the --model.weights after -- replaced the video preset's whole dictionary (flow 40, order 1 among it)
+    # the --model.weights after -- replaced the video preset's whole dictionary (its flow and order among it)
     assert (summary["flow_weight"], summary["equivariance_weight"], summary["order_weight"]) == (
         7.0,
         2.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import yaml
 from training_helpers import ROOT, landmark_data, landmark_fit_args, scalars
 
 from genlmk.cli.fit import layered_init_args
@@ -52,7 +53,7 @@ def test_the_video_preset_keeps_every_cpu_preset_weight_and_adds_the_temporal_te
     assert video["flow"] > 0 and video["equivariance"] > 0 and video["order"] > 0
 
 
-def test_the_video_preset_over_cpu_and_heatmap_trains_with_the_aperture_flow_loss(tmp_path):
+def test_the_video_preset_trains_with_the_aperture_flow_loss_on_changed_next_frames(tmp_path):
     data = landmark_data(tmp_path / "data", frames=8)
     args = landmark_fit_args(data, tmp_path / "runs", steps=2)
     overlays = ["--config", str(PRESETS / "heatmap.yaml"), "--config", str(PRESETS / "video.yaml")]
@@ -64,8 +65,12 @@ def test_the_video_preset_over_cpu_and_heatmap_trains_with_the_aperture_flow_los
     hparams = torch.load(checkpoint, map_location="cpu", weights_only=False)["hyper_parameters"]
     assert hparams["flow_aperture"] is True and hparams["order_lines"] == "all"
     assert (hparams["flow_window"], hparams["flow_threshold"]) == (31, 0.25)
-    assert hparams["weights"]["flow"] == 40.0 and hparams["weights"]["chamfer"] == 5.0
+    assert hparams["weights"]["flow"] == 20.0 and hparams["weights"]["chamfer"] == 5.0
     assert hparams["equivariance"] == {"jpeg": 40, "affine": 0.08, "threshold": 0.25}
+    appearance = {"gain": 0.08, "color": 0.03, "gamma": 0.05, "noise": 0.01, "ramp": 0.08, "jpeg": 40}
+    assert hparams["flow_appearance"] == appearance
+    run_config = yaml.safe_load(next((tmp_path / "runs").glob("landmarks/version_0/config.yaml")).read_text())
+    assert run_config["data"]["init_args"]["reencode"] == [18, 23, 28]
     logged = scalars(next((tmp_path / "runs").glob("landmarks/version_0")))
     # the flow term ran on consecutive frames (data.temporal from the preset) at every step
     assert [step for step, _ in logged["train/flow"]] == [0, 1]
