@@ -68,8 +68,8 @@ def test_order_loss_leaves_a_changed_shape_alone_but_not_a_slide():
 
 
 def test_order_loss_catches_a_slide_along_part_of_a_line():
-    # as trained once (seed 1): two lip points each took the place before theirs, and the point
-    # they pushed out sat inside the mouth, on the inner lip's paint
+    # a partial slide the other terms accept: two lip points each take the place before theirs, and
+    # the point they push out sits inside the mouth, on the inner lip's paint
     lip = LINES[2]
     partial = POINTS.clone()
     partial[lip[5:7]] = POINTS[lip[4:6]]
@@ -90,8 +90,8 @@ def test_order_loss_gradient_turns_a_slid_line_back():
 
 
 def _jaw_slid_along_a_stretch(points: torch.Tensor, jaw: torch.Tensor) -> torch.Tensor:
-    """As trained once (flow loss, seed 5): the ends held, points 5-15 each at the place before
-    theirs, so 1-4 bunch up before them and the last stretch is spread."""
+    """A slide along an open line that its stroke cannot reveal: the ends held, points 5-15 each at
+    the place before theirs, so 1-4 bunch up before them and the last stretch is spread."""
     slid = points.clone()
     slid[jaw[5:16]] = points[jaw[4:15]]
     slid[jaw[1:5]] = points[jaw[0]] + (points[jaw[4]] - points[jaw[0]]) * torch.linspace(0.2, 0.8, 4)[:, None]

@@ -184,6 +184,6 @@ def test_memory_does_not_grow_with_the_length_of_the_footage(setup, tmp_path):
     short = _peak_bytes(landmarker, 80, tmp_path / "short")
     long = _peak_bytes(landmarker, 400, tmp_path / "long")
     # keeping the landmarks of the 320 more frames (68 x 2 float64 each, raw and smoothed) would
-    # take 700 kB (seen: a writer that keeps its batches fails this); the peaks differ by noise only
+    # take 700 kB (a writer that kept its batches would fail this); the peaks differ by noise only
     assert long - short < 200_000, (short, long)
     assert len(read_landmarks(tmp_path / "long" / "landmarks.npz")[2]) == 400

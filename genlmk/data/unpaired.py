@@ -169,7 +169,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         reencode: H.264 constant rate factors (0-51) of copies of the unmarked training frames,
             each made once at setup; with ``temporal``, frame t+1 of each pair is drawn from the
             source or one of the copies at random, so that the flow loss meets new codec artifacts
-            between the two frames (docs/flow-loss-experiments.md, stop 33).
+            between the two frames.
         num_workers: DataLoader workers.
         seed: seed of the shuffling and the augmentation (the order of epoch ``e`` depends only on
             ``(seed, e)``; checkpoints keep the position in it, so a resumed run continues mid-epoch).

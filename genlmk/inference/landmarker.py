@@ -57,7 +57,7 @@ class Landmarker:
         failure shows before any output is written. Afterwards every batch is cut into pieces of
         ``batch_size`` and the last piece padded with copies of its last image, so a single
         compiled graph serves any number of frames. On a 2-core CPU the inductor backend compiles
-        for tens of seconds and then runs the heatmap preset about twice as fast (README): worth
+        for tens of seconds and then runs the heatmap preset about twice as fast (docs/benchmarks.md): worth
         it for long footage, not for a few frames.
 
         Raises:

@@ -65,8 +65,8 @@ class MotionTransfer:
     """A keypoint detector and a generator in eval mode, with the frame size they work at.
 
     Build one with :meth:`from_checkpoint`. ``batch_size`` frames go through the networks at once.
-    The networks are moved to ``device`` and to the channels-last memory layout (same results, about
-    20% faster convolutions on CPU).
+    The networks are moved to ``device`` and to the channels-last memory layout (same results,
+    faster convolutions on CPU).
     """
 
     kp_detector: KPDetector

@@ -13,7 +13,7 @@ Options (all default to the paper's network):
   1/4 of the input and each landmark is the soft-argmax of its own heatmap (meant to follow
   sub-pixel motion more evenly than a flattening regressor); a fixed Gaussian log-prior around
   each template point makes training start at the template. Best with ``norm="instance"``;
-  ``configs/landmarks/heatmap.yaml`` has its settings, ``docs/flow-loss-experiments.md`` its figures;
+  ``configs/landmarks/heatmap.yaml`` has its settings, ``docs/benchmarks.md`` its figures;
 - ``antialias``: a fixed binomial blur before each stride-2 convolution (anti-aliased
   downsampling, Zhang 2019), so that features and landmarks follow sub-pixel motion more evenly;
 - ``norm``: batch/instance normalisation after each convolution.

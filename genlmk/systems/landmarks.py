@@ -74,12 +74,12 @@ DEFAULT_WEIGHTS = {
     "equivariance": 0.0,
 }
 # the equivariance term's random change of each frame: ``affine`` is the standard deviation of the
-# affine map's entries around the identity (normalized units: 0.08 moves a 128 px frame by ~5 px;
-# on the benchmark it gave 21-30 % lower test NME than 0.03, see docs/flow-loss-experiments.md),
+# affine map's entries around the identity (normalized units: 0.08 moves a 128 px frame by ~5 px,
+# enough motion to teach sub-pixel consistency; much smaller warps teach little),
 # ``jpeg`` the lowest JPEG quality of the copy (0: none), the rest as in
 # :func:`~genlmk.data.appearance.random_photometric`; ``threshold`` is the loss's smooth-L1
-# threshold in pixels (see :func:`~genlmk.losses.landmark_equivariance_loss`): 0.25 gave 7-8 %
-# lower test NME than 1 on three seeds with the flow loss, 1.5-8 % without it (same file)
+# threshold in pixels (see :func:`~genlmk.losses.landmark_equivariance_loss`): a quarter pixel keeps
+# the pull strong on the sub-pixel misses this term exists for (docs/experiments/ has the figures)
 DEFAULT_EQUIVARIANCE = {
     "affine": 0.08,
     "gain": 0.08,
@@ -93,7 +93,7 @@ DEFAULT_EQUIVARIANCE = {
 # the flow loss's random change of each frame t+1 before the landmarker reads it (the flow is
 # computed on the frames as they are), the keys of :func:`~genlmk.data.appearance.random_appearance`;
 # none by default. Steadiness learnt against new lighting and codec artifacts on every draw is not
-# tied to the training video's own (docs/flow-loss-experiments.md, stop 33)
+# tied to the training video's own
 DEFAULT_FLOW_APPEARANCE = {"gain": 0.0, "color": 0.0, "gamma": 0.0, "noise": 0.0, "ramp": 0.0, "jpeg": 0}
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
@@ -175,8 +175,8 @@ class LandmarkGAN(L.LightningModule):
             in the flow loss (``gain``, ``color``, ``gamma``, ``noise``, ``ramp``, ``jpeg``, as in
             the equivariance term); see ``DEFAULT_FLOW_APPEARANCE``.
         order_lines: the lines the order term (``weights.order``) keeps in template order:
-            ``"all"`` (open lines too, whose points can slide along a stretch with the ends held:
-            a jaw once did) or ``"closed"`` (eyes, lips: a slide round them costs the other terms
+            ``"all"`` (open lines too, whose points can otherwise slide along a stretch of their
+            stroke with the ends held) or ``"closed"`` (eyes, lips: a slide round them costs the other terms
             nothing).
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
