@@ -14,9 +14,9 @@ from genlmk.template import load_template
 def test_perfect_prediction_has_zero_bias_and_a_shift_shows_exactly() -> None:
     gt = np.random.default_rng(0).uniform(0, 128, size=(5, 68, 2))
     np.testing.assert_array_equal(mean_signed_error(gt, gt), [0.0, 0.0])
-    np.testing.assert_allclose(mean_signed_error(gt + [0.5, 0.0], gt), [0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(mean_signed_error(gt + np.array([0.5, 0.0]), gt), [0.5, 0.0], atol=1e-12)
     gt[0, 3] = np.nan
-    np.testing.assert_allclose(mean_signed_error(gt + [0.0, -0.25], gt), [0.0, -0.25], atol=1e-12)
+    np.testing.assert_allclose(mean_signed_error(gt + np.array([0.0, -0.25]), gt), [0.0, -0.25], atol=1e-12)
 
 
 class _CentroidNet(torch.nn.Module):

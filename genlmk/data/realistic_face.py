@@ -36,7 +36,9 @@ from genlmk.template.template import Template
 SUBJECT_FILE = Path(__file__).with_name("subjects") / "astronaut.yaml"
 _GRID = 81  # mesh vertices per side; PyTorch3D's CPU rasterizer costs faces x pixels
 _SUPERSAMPLE = 1  # render at this multiple of the frame size (1: the CPU rasterizer is slow)
-_NEAR_CELLS = 2  # a landmark is visible where its pixel shows the surface within this many grid cells
+_NEAR_CELLS = (
+    1  # a landmark is visible where its pixel shows the surface within this many grid cells (+ a pixel)
+)
 _SETTINGS = "synth_photo.json"
 _MOUTH_DARK = np.array([0.16, 0.07, 0.07])  # mouth interior, RGB in [0, 1]
 
@@ -48,7 +50,8 @@ class Session:
     Attributes:
         light_color: (3,) RGB gain of the light.
         exposure: overall gain.
-        scale: framing zoom about the face (1: the face box fills ``1 / 1.9`` of the frame), +- ``scale_jitter``.
+        scale: framing zoom about the face (1: the face box fills ``1 / 1.9`` of the frame),
+            +- ``scale_jitter``.
         shift: (2,) framing offset, fraction of the frame, +- ``shift_jitter`` per axis.
         light_direction: (3,) direction towards the light in view space (x right, y down, z to camera).
         ambient: share of light that does not depend on the surface normal.
@@ -136,7 +139,9 @@ class PhotoFace:
         jpeg: JPEG quality range ``(low, high)`` per frame; ``None`` skips JPEG.
     """
 
-    def __init__(self, size: int = 128, noise: float = 0.015, jpeg: tuple[int, int] | None = (70, 95)) -> None:
+    def __init__(
+        self, size: int = 128, noise: float = 0.015, jpeg: tuple[int, int] | None = (70, 95)
+    ) -> None:
         from skimage import data
 
         self.size = size
@@ -152,7 +157,7 @@ class PhotoFace:
         side = 2.0 * self.view_side
         self.mesh_origin = self.view_center - side / 2
         self.mesh_side = side
-        self.texture = self._crop(photo, int(round(side)))
+        self.texture = self._crop(photo, round(side))
         self._fit_depth()
         self._build_grid()
         self.template = self._frame_template()
@@ -161,10 +166,14 @@ class PhotoFace:
     def _crop(self, photo: np.ndarray, pixels: int) -> np.ndarray:
         """The photo's square around the face, (pixels, pixels, 3), edge-replicated outside the photo."""
         scale = pixels / self.mesh_side
-        matrix = np.array([[scale, 0, -self.mesh_origin[0] * scale], [0, scale, -self.mesh_origin[1] * scale]])
+        matrix = np.array(
+            [[scale, 0, -self.mesh_origin[0] * scale], [0, scale, -self.mesh_origin[1] * scale]]
+        )
         # warpAffine maps pixel centres; with a pure scale+shift in corner coordinates this is exact
         matrix[:, 2] += 0.5 * scale - 0.5
-        return cv2.warpAffine(photo, matrix, (pixels, pixels), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            photo, matrix, (pixels, pixels), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
 
     def _fit_depth(self) -> None:
         """Ellipsoid and nose ridge from the annotation (photo pixels)."""
@@ -192,7 +201,9 @@ class PhotoFace:
         t = np.clip((xy - self.nose_top) @ axis / (axis @ axis), 0.0, 1.0)
         across = np.linalg.norm(xy - (self.nose_top + t[:, None] * axis), axis=1)
         beyond = np.linalg.norm(xy - self.nose_tip, axis=1) * ((xy - self.nose_tip) @ axis > 0)
-        ridge = self.nose_height * (0.25 + 0.75 * t) * np.exp(-0.5 * ((across + beyond) / self.nose_sigma) ** 2)
+        ridge = (
+            self.nose_height * (0.25 + 0.75 * t) * np.exp(-0.5 * ((across + beyond) / self.nose_sigma) ** 2)
+        )
         return head + ridge
 
     def mouth_drop(self, xy: np.ndarray, mouth: float) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +279,12 @@ class PhotoFace:
         return texture
 
     def render(
-        self, pose: HeadPose, session: Session, marked: bool, rng: np.random.Generator, photometric: bool = True
+        self,
+        pose: HeadPose,
+        session: Session,
+        marked: bool,
+        rng: np.random.Generator,
+        photometric: bool = True,
     ) -> Frame:
         """Draw one frame of ``pose`` as ``session`` films it (``photometric=False``: no shading,
         light colour, noise or JPEG, i.e. the plain textured surface)."""
@@ -280,9 +296,13 @@ class PhotoFace:
         xy, z = self.project(vertices, pose)
         # a tiny blur radius closes the cracks along shared edges through pixel centres
         # PyTorch3D's NDC: +x left, +y up, pixel centres at 1 - (2i + 1) / size; smaller z is nearer
-        ndc = np.stack([1 - 2 * xy[:, 0] / self.size, 1 - 2 * xy[:, 1] / self.size, 10 - z / self.mesh_side], 1)
-        mesh = Meshes([torch.tensor(ndc, dtype=torch.float32)], [torch.tensor(self.faces)])
+        ndc = np.stack(
+            [1 - 2 * xy[:, 0] / self.size, 1 - 2 * xy[:, 1] / self.size, 10 - z / self.mesh_side], 1
+        )
+        device = "cuda" if torch.cuda.is_available() else "cpu"  # the CPU rasterizer takes about 1 s a frame
+        mesh = Meshes([torch.tensor(ndc, dtype=torch.float32)], [torch.tensor(self.faces)]).to(device)
         pix_to_face, _, bary, _ = rasterize_meshes(mesh, big, blur_radius=1e-6, faces_per_pixel=1, bin_size=0)
+        pix_to_face, bary = pix_to_face.cpu(), bary.cpu()
         face = pix_to_face[0, ..., 0].numpy()
         covered = face >= 0
         corners = self.faces[np.where(covered, face, 0)]  # (H, W, 3) vertex ids
@@ -331,18 +351,18 @@ class PhotoFace:
         nor nothing (the surface turned away)."""
         points, _ = self.surface(self.points, pose.mouth)
         xy, _ = self.project(points, pose)
-        big = pix_to_face.shape[0]
         cell = np.floor((self.points - self.mesh_origin) / self.mesh_side * _GRID - 0.5).astype(int)
-        quads = (_GRID - 1) ** 2
-        visible = np.zeros(len(xy), dtype=bool)
-        for k, (x, y) in enumerate(xy * _SUPERSAMPLE):
-            col, row = int(np.floor(x)), int(np.floor(y))
-            seen = pix_to_face[max(row - 1, 0) : row + 2, max(col - 1, 0) : col + 2].ravel()
-            seen = seen[seen >= 0] % quads
-            near = (np.abs(seen // (_GRID - 1) - cell[k, 1]) <= _NEAR_CELLS) & (
-                np.abs(seen % (_GRID - 1) - cell[k, 0]) <= _NEAR_CELLS
-            )
-            visible[k] = bool(near.any())
+        # a pixel spans this many grid cells: surface that far along the grid is still the landmark's own
+        reach = _NEAR_CELLS + int(np.ceil(_GRID / (self.mesh_side * self.frame_scale(pose) * _SUPERSAMPLE)))
+        big = pix_to_face.shape[0]
+        col = np.clip(np.floor(xy[:, 0] * _SUPERSAMPLE).astype(int), 0, big - 1)
+        row = np.clip(np.floor(xy[:, 1] * _SUPERSAMPLE).astype(int), 0, big - 1)
+        seen = pix_to_face[row, col]
+        quad = seen % (_GRID - 1) ** 2
+        near = (np.abs(quad // (_GRID - 1) - cell[:, 1]) <= reach) & (
+            np.abs(quad % (_GRID - 1) - cell[:, 0]) <= reach
+        )
+        visible = (seen >= 0) & near
         return xy, visible
 
     def _capture(self, image: np.ndarray, session: Session, rng: np.random.Generator) -> np.ndarray:
@@ -353,7 +373,7 @@ class PhotoFace:
         if self.jpeg is None:
             return image
         quality = int(rng.integers(self.jpeg[0], self.jpeg[1] + 1))
-        ok, encoded = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        _, encoded = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1].copy()
 
     # ------------------------------------------------------------------ poses
@@ -415,7 +435,11 @@ class PhotoSynthConfig:
 def write_visibility_csv(path: Path, visible: np.ndarray, names: tuple[str, ...]) -> None:
     """(F, N) bool flags as long-format CSV ``frame,name,visible`` (1 visible, 0 hidden)."""
     rows = ["frame,name,visible"]
-    rows += [f"{f},{names[n]},{int(visible[f, n])}" for f in range(visible.shape[0]) for n in range(visible.shape[1])]
+    rows += [
+        f"{f},{names[n]},{int(visible[f, n])}"
+        for f in range(visible.shape[0])
+        for n in range(visible.shape[1])
+    ]
     path.write_text("\n".join(rows) + "\n")
 
 
@@ -449,7 +473,10 @@ def write_photo_face_dataset(out: str | Path, config: PhotoSynthConfig | None = 
     )
     for folder, count, session, marked in folders:
         (out / folder).mkdir(exist_ok=True)
-        frames = [subject.render(subject.random_pose(rng, session, config.motion), session, marked, rng) for _ in range(count)]
+        frames = [
+            subject.render(subject.random_pose(rng, session, config.motion), session, marked, rng)
+            for _ in range(count)
+        ]
         for i, frame in enumerate(frames):
             write_image(out / folder / f"{i:06d}.png", frame.image)
         save_truth(folder, frames)
