@@ -44,3 +44,17 @@ def test_predict_maps_a_known_pixel_back_exactly_from_a_larger_frame() -> None:
     landmarker = Landmarker(_CentroidNet(), load_template("face"))
     point = landmarker.predict(frame)[0, 0]
     np.testing.assert_allclose(point, [39.0, 72.0], atol=1e-3)
+
+
+def test_evaluation_reports_zero_bias_for_the_truth_and_the_shift_of_a_shifted_file(tmp_path) -> None:
+    from genlmk.data.landmark_csv import write_landmark_csv
+    from genlmk.evaluation.landmarks import evaluate_landmark_files
+
+    gt = np.random.default_rng(1).uniform(10, 50, size=(3, 4, 2))
+    names = ["a", "b", "c", "d"]
+    write_landmark_csv(tmp_path / "gt.csv", gt, names)
+    write_landmark_csv(tmp_path / "shifted.csv", gt + np.array([0.5, 0.0]), names)
+    same = evaluate_landmark_files(tmp_path / "gt.csv", tmp_path / "gt.csv")
+    assert (same["bias_x_px"], same["bias_y_px"]) == (0.0, 0.0)
+    shifted = evaluate_landmark_files(tmp_path / "shifted.csv", tmp_path / "gt.csv")
+    assert abs(shifted["bias_x_px"] - 0.5) < 1e-4 and abs(shifted["bias_y_px"]) < 1e-4
