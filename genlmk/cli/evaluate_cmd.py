@@ -163,7 +163,8 @@ def run_landmarks(args: argparse.Namespace) -> int:
 
     template = load_template(args.template) if args.template else None
     results = [evaluate_landmark_files(pred, args.gt, args.norm, template) for pred in args.pred]
-    scores = [Column("nme_percent", "NME %", ".3f"), Column("flicker_percent", "flicker %", ".3f")]
+    scores = [Column("nme_percent", "NME %", ".3f"), Column("bias_x_px", "bias x px", "+.3f")]
+    scores += [Column("bias_y_px", "bias y px", "+.3f"), Column("flicker_percent", "flicker %", ".3f")]
     if template is not None:
         scores += [Column("along_percent", "along %", ".3f"), Column("across_percent", "across %", ".3f")]
     scores.append(Column("motion_gain", "motion gain", ".3f"))

@@ -15,6 +15,7 @@ from genlmk.metrics.landmarks import (
     box_diagonal,
     flicker,
     flicker_along_across,
+    mean_signed_error,
     motion_gain,
     nme,
 )
@@ -59,7 +60,8 @@ def evaluate_landmark_files(
             the flicker into its parts along and across the lines.
 
     Returns:
-        ``{"frames", "landmarks", "nme_percent", "flicker_percent", "motion_gain", "normalizer",
+        ``{"frames", "landmarks", "nme_percent", "bias_x_px", "bias_y_px", "flicker_percent",
+        "motion_gain", "normalizer",
         "pred", "gt"}`` (flicker and gain NaN without consecutive frames, gain NaN without motion);
         with a template also ``"along_percent"``, ``"across_percent"`` and ``"lines"``, one
         ``{"line", "points", "nme_percent", "flicker_percent", "along_percent", "across_percent",
@@ -108,9 +110,17 @@ def _scores(
     consecutive: np.ndarray,
     tangents: np.ndarray | None = None,
 ) -> dict:
-    """NME, flicker and motion gain; with ``tangents`` (F, N, 2) also flicker along and across them."""
+    """NME, mean signed error (pixels), flicker and motion gain; with ``tangents`` (F, N, 2) also
+    flicker along and across them."""
     nan = float("nan")
-    scores = {"nme_percent": nme(pred, gt, scale), "flicker_percent": nan, "motion_gain": nan}
+    bias_x, bias_y = mean_signed_error(pred, gt)
+    scores = {
+        "nme_percent": nme(pred, gt, scale),
+        "bias_x_px": float(bias_x),
+        "bias_y_px": float(bias_y),
+        "flicker_percent": nan,
+        "motion_gain": nan,
+    }
     if tangents is not None:
         scores.update(along_percent=nan, across_percent=nan)
     if len(consecutive):

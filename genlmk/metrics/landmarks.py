@@ -145,3 +145,16 @@ def motion_gain(pred: np.ndarray, gt: np.ndarray, starts: np.ndarray | None = No
     if power == 0.0:
         return float("nan")
     return float(np.sum(moved_pred[valid] * moved_gt[valid]) / power)
+
+
+def mean_signed_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """The systematic offset of predictions, ``mean(pred - gt)`` per axis, in pixels.
+
+    Args:
+        pred, gt: (F, N, 2) pixels; NaN in ``gt`` marks landmarks without ground truth.
+
+    Returns:
+        (2,) ``(x, y)`` bias: positive x means predictions sit right of the truth, positive y below.
+    """
+    _check_pair(pred, gt)
+    return np.nanmean((pred - gt).reshape(-1, 2), axis=0)
