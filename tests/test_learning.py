@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from genlmk.cli.main import main
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
@@ -72,6 +73,7 @@ def _fit_args(data: Path, runs: Path, seed: int) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_a_minute_of_training_brings_the_nme_well_below_the_untrained_templates(tmp_path):
     data = tmp_path / "synth"
     config = SynthConfig(size=SIZE, train_marked=160, train_unmarked=160, test=40, clip_frames=2, seed=SEED)
