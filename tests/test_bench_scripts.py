@@ -74,13 +74,13 @@ def test_bench_predict_lays_a_second_preset_over_the_first():
     assert _figure(result.stdout, r"network, batch 1\s+([\d.]+) ms") > 0
 
 
-@pytest.mark.skipif(not HAS_CXX, reason="torch.compile's inductor backend needs a C++ compiler")
 def test_bench_predict_names_a_missing_preset_in_one_line(tmp_path):
     result = run_script("bench_predict.py", "--config", tmp_path / "gone.yaml", "--skip-e2e")
     assert result.returncode != 0
     assert result.stderr.strip() == f"error: {tmp_path / 'gone.yaml'}: preset file not found"
 
 
+@pytest.mark.skipif(not HAS_CXX, reason="torch.compile's inductor backend needs a C++ compiler")
 def test_bench_predict_times_the_compiled_network_too():
     result = run_script("bench_predict.py", "--runs", 1, "--threads", 1, "--skip-e2e", "--compile")
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,8 @@
-"""``genlmk fit --config configs/<family>/<preset>.yaml [--section.key value ...]``.
+"""``genlmk fit --preset NAME | --config FILE-OR-NAME [--section.key value ...]``.
+
+A preset is a YAML file of ``configs/`` named by :func:`genlmk.builtin.resolve_preset` (``cpu``,
+``gpu``, ``video``, ``heatmap``, ``motion/cpu``, ``motion/vox-256``); ``--preset NAME`` is
+``--config NAME``, and several lay over each other in order.
 
 Training goes through Lightning's CLI: the YAML names the system (``model.class_path``) and its
 data module (``data.class_path``); any key can be overridden on the command line
@@ -28,6 +32,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from genlmk.builtin import resolve_preset
 from genlmk.errors import CheckpointError, ConfigError, GenlmkError
 
 # the systems step several optimizers or backward passes per batch: DDP must accept parameters
@@ -68,7 +73,7 @@ def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
     command-line override.
 
     Args:
-        configs: preset files, earliest first.
+        configs: preset files or names (``cpu``, ``motion/cpu``), earliest first.
 
     Returns:
         ``{"model": {...}, "data": {...}}``: a section no file has is an empty dictionary.
@@ -80,12 +85,44 @@ def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
 
     layered: dict[str, dict] = {"model": {}, "data": {}}
     for config in configs:
-        preset = read_yaml(config, ConfigError, "preset") or {}
+        preset = read_yaml(_preset_path(config), ConfigError, "preset") or {}
         if not isinstance(preset, dict):
             raise ConfigError(f"{config}: expected a mapping of sections (model, data, trainer, ...)")
         for section, init_args in layered.items():
             init_args.update((preset.get(section) or {}).get("init_args") or {})
     return layered
+
+
+def _preset_path(config: str | Path) -> str | Path:
+    """A preset name as its file; a path that does not exist stays as it is, for ``read_yaml``
+    to name it."""
+    try:
+        return resolve_preset(config)
+    except ConfigError:
+        return config
+
+
+def with_preset_files(argv: list[str]) -> list[str]:
+    """``argv`` with every ``--preset NAME`` / ``--config NAME`` (or ``=NAME``) as ``--config FILE``.
+
+    Raises:
+        ConfigError: a value is neither a file nor a preset name; the message lists the presets.
+    """
+    resolved: list[str] = []
+    pending = False
+    for arg in argv:
+        option, equals, value = arg.partition("=")
+        if pending:
+            resolved.append(str(resolve_preset(arg)))
+            pending = False
+        elif option in ("--preset", "--config") and equals:
+            resolved.append(f"--config={resolve_preset(value)}")
+        elif arg in ("--preset", "--config"):
+            resolved.append("--config")
+            pending = True
+        else:
+            resolved.append(arg)
+    return resolved
 
 
 def _with_config_file(message: str, argv: list[str]) -> str:
@@ -237,6 +274,7 @@ def run_fit(argv: list[str]) -> int:
     from jsonargparse import ArgumentError
     from lightning.pytorch import LightningDataModule, LightningModule
 
+    argv = with_preset_files(argv)
     warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
     # Our systems step their optimizers by hand, and a checkpoint holds the weights after the step it
     # counts: what resuming needs (tests/test_resume.py), so Lightning's long advice does not apply.

@@ -22,7 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("fit", help="train a model from a YAML config (Lightning's CLI; see genlmk fit --help)")
+    from genlmk.builtin import preset_names
+
+    sub.add_parser(
+        "fit",
+        help="train a model from a YAML config or a preset by name (--preset/--config "
+        f"{', '.join(preset_names())}; Lightning's CLI: see genlmk fit --help)",
+    )
     for module in (synth_cmd, predict_cmd, export_cmd, template_cmd, motion_cmd, evaluate_cmd):
         module.register(sub)
     return parser

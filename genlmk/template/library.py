@@ -1,16 +1,17 @@
-"""Finding templates: a file path, or the name of a built-in template in ``templates/``."""
+"""Finding templates: a file path, or the name of a built-in template.
+
+The built-in templates are the YAML files of the project's ``templates/`` folder; an installed
+``genlmk`` carries them inside the package and finds them through :mod:`importlib.resources`
+(see :mod:`genlmk.builtin`), a checkout finds them beside its ``genlmk`` folder.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from genlmk.builtin import builtin_template_dir
 from genlmk.errors import TemplateError
 from genlmk.template.template import Template
-
-
-def builtin_template_dir() -> Path:
-    """The folder of built-in templates (``templates/`` at the project root)."""
-    return Path(__file__).resolve().parents[2] / "templates"
 
 
 def builtin_template_names() -> list[str]:
