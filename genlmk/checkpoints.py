@@ -5,7 +5,9 @@ A genlmk checkpoint is a Lightning checkpoint (a dict) with two extra keys:
 - ``genlmk_kind``: ``"landmarks"`` or ``"motion"``, so a command can refuse the wrong kind;
 - ``genlmk_template``: for landmark models, the template as its YAML structure, so the
   checkpoint alone is enough to predict;
-- ``genlmk_frame_size``: for motion models, the ``[height, width]`` frames were trained at.
+- ``genlmk_frame_width_height``: for motion models, the ``[width, height]`` frames were trained at
+  (checkpoints written before sizes took that one order hold ``genlmk_frame_size``,
+  ``[height, width]``, instead: :func:`motion_frame_size` reads both).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from genlmk.errors import CheckpointError
 
 KIND_KEY = "genlmk_kind"
 TEMPLATE_KEY = "genlmk_template"
-FRAME_SIZE_KEY = "genlmk_frame_size"
+FRAME_SIZE_KEY = "genlmk_frame_width_height"
+LEGACY_FRAME_SIZE_KEY = "genlmk_frame_size"
 KINDS = ("landmarks", "motion")
 
 
@@ -61,3 +64,15 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
             what = f"a {found!r} model" if found else "no genlmk model"
             raise CheckpointError(f"{path}: checkpoint holds {what}, but this command needs a {kind!r} model")
     return checkpoint
+
+
+def motion_frame_size(checkpoint: dict[str, Any], default: tuple[int, int]) -> tuple[int, int]:
+    """The ``(width, height)`` a motion checkpoint's frames were trained at, ``default`` when it
+    records none (the older ``[height, width]`` key is swapped into that order)."""
+    if FRAME_SIZE_KEY in checkpoint:
+        width, height = checkpoint[FRAME_SIZE_KEY]
+    elif LEGACY_FRAME_SIZE_KEY in checkpoint:
+        height, width = checkpoint[LEGACY_FRAME_SIZE_KEY]
+    else:
+        width, height = default
+    return int(width), int(height)

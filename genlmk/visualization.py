@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from genlmk.data.frames import to_tensor
+from genlmk.data.images import resize_rgb
 from genlmk.template.template import Template
 
 _SUBPIXEL_BITS = 4
@@ -56,7 +58,8 @@ def template_preview(template: Template, image: np.ndarray | None = None, scale:
 
     Args:
         template: the template to draw.
-        image: optional (H, W, 3) uint8 RGB background, resized to the canvas.
+        image: optional (H, W, 3) uint8 RGB background, resized to the canvas with
+            :func:`genlmk.data.images.resize_rgb`.
         scale: the preview is ``scale`` times the template canvas.
 
     Returns:
@@ -69,10 +72,10 @@ def template_preview(template: Template, image: np.ndarray | None = None, scale:
     if image is None:
         background = np.full((big.height, big.width, 3), 235, dtype=np.uint8)
     else:
-        background = np.array(Image.fromarray(image).resize(size, Image.BILINEAR))
+        background = resize_rgb(image, size)
     renderer = MarkerRenderer(big)
     with torch.no_grad():
-        images = torch.from_numpy(background).permute(2, 0, 1)[None].float() / 255.0
+        images = to_tensor(background)[None]
         landmarks = torch.as_tensor(big.points, dtype=torch.float32)[None]
         painted = renderer(images, landmarks).images[0]
     canvas = (painted.permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)

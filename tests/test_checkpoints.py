@@ -9,7 +9,14 @@ import torch
 
 from genlmk import atomic_files
 from genlmk.atomic_files import atomic_write
-from genlmk.checkpoints import KIND_KEY, atomic_torch_save, load_checkpoint
+from genlmk.checkpoints import (
+    FRAME_SIZE_KEY,
+    KIND_KEY,
+    LEGACY_FRAME_SIZE_KEY,
+    atomic_torch_save,
+    load_checkpoint,
+    motion_frame_size,
+)
 from genlmk.data.landmark_csv import LandmarkCsvWriter
 from genlmk.errors import CheckpointError
 
@@ -93,3 +100,10 @@ def test_umask_is_read_the_same_without_proc(monkeypatch):
         os.umask(previous)
     assert from_proc == without_proc == 0o027
     assert after == 0o027  # reading it left it as it was
+
+
+def test_motion_frame_size_is_width_height_and_old_height_width_checkpoints_are_swapped():
+    assert motion_frame_size({FRAME_SIZE_KEY: [48, 32]}, (256, 256)) == (48, 32)
+    # written before sizes took one order: [height, width] under the old key
+    assert motion_frame_size({LEGACY_FRAME_SIZE_KEY: [32, 48]}, (256, 256)) == (48, 32)
+    assert motion_frame_size({}, (256, 128)) == (256, 128)

@@ -92,6 +92,16 @@ def test_released_and_genlmk_layouts_give_the_same_frames(checkpoints):
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
+def test_a_checkpoint_with_the_old_height_width_frame_size_loads_as_width_height(tmp_path, checkpoints):
+    old = torch.load(checkpoints / "tiny.ckpt", weights_only=True)
+    assert old["genlmk_frame_size"] == [32, 32]  # the fixture is written in the old layout
+    old["genlmk_frame_size"] = [32, 48]  # [height, width]
+    torch.save(old, tmp_path / "old.ckpt")
+    model = MotionTransfer.from_checkpoint(tmp_path / "old.ckpt")
+    assert model.frame_size == (48, 32)
+    assert model.prepare(synthetic_motion_video(2, 40, seed=1)).shape == (2, 32, 48, 3)
+
+
 def test_animate_writes_frames_at_the_model_frame_size(tmp_path, checkpoints):
     write_image(tmp_path / "src.png", synthetic_motion_video(1, 48, seed=7)[0])
     write_video(tmp_path / "short.mp4", synthetic_motion_video(2, 32, seed=3))

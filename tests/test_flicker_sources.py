@@ -10,7 +10,8 @@ from conftest import run_script
 from landmark_helpers import tiny_landmarks_checkpoint
 
 from genlmk.data.synthetic import MotionRange, SynthConfig, SyntheticSubject, write_synthetic_dataset
-from genlmk.evaluation.flicker_sources import CONDITIONS, encode_round_trip, flicker_by_source
+from genlmk.data.video import h264_round_trip
+from genlmk.evaluation.flicker_sources import CONDITIONS, flicker_by_source
 from genlmk.inference.landmarker import Landmarker
 
 # flicker (percent of the face box) below which a still clip counts as steady; the noise conditions give ~0.04
@@ -53,7 +54,7 @@ def test_clips_keep_their_frames_and_ground_truth_through_the_encoding_round_tri
     frames, truth = subject.render_clip(poses, np.random.default_rng(2))
     assert frames.shape == (4, 32, 32, 3) and frames.dtype == np.uint8
     assert truth.shape == (4, len(subject.template.names), 2)
-    decoded = encode_round_trip(frames)
+    decoded = h264_round_trip(frames)
     assert decoded.shape == frames.shape
     # H.264 at the writer's quality changes pixels a little, not the picture
     difference = np.abs(decoded.astype(int) - frames.astype(int))

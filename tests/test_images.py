@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genlmk.data.images import read_image, write_image
+from genlmk.data.images import read_image, resize_rgb, write_image
 from genlmk.errors import InputDataError
 
 
@@ -40,3 +40,28 @@ def test_unreadable_and_missing_images_are_input_errors(tmp_path):
         read_image(tmp_path / "notes.png")
     with pytest.raises(InputDataError, match=r"missing.png: image file not found"):
         read_image(tmp_path / "missing.png")
+
+
+def test_resize_takes_width_then_height_and_keeps_uint8():
+    image = np.random.default_rng(1).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    out = resize_rgb(image, (20, 12))  # (width, height)
+    assert out.shape == (12, 20, 3) and out.dtype == np.uint8
+    assert resize_rgb(image, (50, 30)) is image  # already that size: not copied
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "rule"),
+    [
+        ((40, 40), (16, 16), "area"),  # both sides shrink
+        ((16, 16), (40, 24), "linear"),  # both grow
+        ((40, 16), (16, 16), "area"),  # only the height shrinks: still no aliasing
+        ((16, 40), (24, 8), "area"),  # width grows, height shrinks
+        ((16, 40), (48, 16), "linear"),  # width grows, height stays
+    ],
+)
+def test_resize_averages_when_any_side_shrinks_and_interpolates_when_none_does(shape, size, rule):
+    import cv2
+
+    image = np.random.default_rng(2).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    flag = cv2.INTER_AREA if rule == "area" else cv2.INTER_LINEAR
+    assert np.array_equal(resize_rgb(image, size), cv2.resize(image, size, interpolation=flag))

@@ -52,6 +52,15 @@ def test_training_batches_hold_pairs_neighbours_and_flow(tmp_path):
     assert len(data.val_set) == 2 * 4 and val["video"].tolist() == [0, 0, 0, 0]
 
 
+def test_a_non_square_frame_size_is_width_then_height(tmp_path):
+    write_synthetic_motion_dataset(tmp_path, 1, 1, num_frames=3, size=32)
+    data = MotionDataModule(str(tmp_path), frame_size=[40, 24], batch_size=2, num_workers=0, repeats=2)
+    data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    assert batch["source"].shape == (2, 3, 24, 40) and batch["flow"].shape == (2, 2, 24, 40)
+    assert data.val_set[0]["driving"].shape == (3, 24, 40)
+
+
 def test_augmentation_is_identical_for_all_frames_of_a_sample(tmp_path):
     still = synthetic_motion_video(1, 32, seed=0)[0]
     for t in range(4):

@@ -68,7 +68,7 @@ def test_gan_training_steps_log_and_save_a_loadable_motion_checkpoint(tmp_path, 
 
     [path] = (tmp_path / "run" / "checkpoints").glob("*.ckpt")
     checkpoint = load_checkpoint(path, kind="motion")  # weights_only, right kind
-    assert checkpoint["genlmk_frame_size"] == [32, 32]
+    assert checkpoint["genlmk_frame_width_height"] == [32, 32]
     assert checkpoint["hyper_parameters"]["model_params"] == TINY
     model = MotionTransfer.from_checkpoint(path)
     assert model.frame_size == (32, 32)

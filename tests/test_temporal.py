@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlmk.data.unpaired import UnpairedFrames, build_augmentation, successor_index
+from genlmk.data.unpaired import UnpairedFrames, augmentation_from_options, successor_index
 from genlmk.geometry.flow import aperture_corrected_motion
 from genlmk.geometry.polylines import line_tangents
 from genlmk.losses import flow_landmark_loss
@@ -207,7 +207,7 @@ def test_temporal_items_pair_each_frame_with_its_successor_under_one_transform()
     ]
     assert int(dataset[1]["unmarked_next"][0, 0, 0] * 255 + 0.5) == 20
     same = np.stack([frames[2]] * 2)
-    augmented = UnpairedFrames(same, same, build_augmentation(True), None, np.array([1, -1]))
+    augmented = UnpairedFrames(same, same, augmentation_from_options(True), None, np.array([1, -1]))
     for _ in range(5):
         item = augmented[0]
         assert torch.equal(item["unmarked"], item["unmarked_next"])
@@ -217,9 +217,9 @@ def test_temporal_successors_come_from_the_source_or_its_copies_and_keep_their_t
     frames = np.stack([np.full((16, 16, 3), 10 * i, np.uint8) for i in range(4)])
     copy = frames + 1  # a copy that tells its frames apart
     following = successor_index(np.zeros(4, int))
-    plain = UnpairedFrames(frames, frames, build_augmentation(True), None, following, seed=3)
+    plain = UnpairedFrames(frames, frames, augmentation_from_options(True), None, following, seed=3)
     copied = UnpairedFrames(
-        frames, frames, build_augmentation(True), None, following, seed=3, next_copies=[copy]
+        frames, frames, augmentation_from_options(True), None, following, seed=3, next_copies=[copy]
     )
     sources = set()
     for key in [(epoch, index) for epoch in range(8) for index in range(3)]:

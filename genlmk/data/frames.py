@@ -1,4 +1,4 @@
-"""Access to single frames of footage: pick frames by index, resize them, turn them into tensors."""
+"""Access to single frames of footage: pick frames by index, turn them into tensors."""
 
 from __future__ import annotations
 
@@ -38,16 +38,6 @@ def read_frames(footage: Footage, indices: Sequence[int]) -> list[np.ndarray]:
     return [found[i] for i in indices]
 
 
-def fit_frame(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an (H, W, 3) uint8 frame to ``size`` = (height, width) unless it already is."""
-    import cv2
-
-    if frame.shape[:2] == size:
-        return frame
-    shrink = frame.shape[0] > size[0] or frame.shape[1] > size[1]
-    return cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
 def to_tensor(frame: np.ndarray) -> Tensor:
-    """(H, W, 3) uint8 -> (3, H, W) float32 in [0, 1]."""
+    """An (H, W, 3) uint8 RGB frame as a (3, H, W) float32 tensor in [0, 1] (value / 255)."""
     return torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float() / 255.0

@@ -78,12 +78,16 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
 
 
 def resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an (H, W, 3) uint8 image to ``size = (width, height)``: area averaging when
-    shrinking, bilinear when enlarging (the one rule for training and inference alike)."""
+    """Resize an (H, W, 3) uint8 image to ``size = (width, height)`` pixels; (height, width, 3) uint8.
+
+    The one resize rule of genlmk (training, inference, motion, evaluation): area averaging when
+    either side shrinks, so no axis aliases; bilinear when both sides grow or stay. An image that
+    already has the size is returned as it is (not copied).
+    """
     import cv2
 
     width, height = size
     if image.shape[1] == width and image.shape[0] == height:
         return image
-    interpolation = cv2.INTER_AREA if image.shape[1] > width else cv2.INTER_LINEAR
-    return cv2.resize(image, (width, height), interpolation=interpolation)
+    shrink = image.shape[1] > width or image.shape[0] > height
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

@@ -13,7 +13,6 @@ sample needs, so for training on long clips frame folders (the reference's ``vox
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,10 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from genlmk.data.augmentation import build_augmentation
 from genlmk.data.footage import Footage, find_footage
-from genlmk.data.frames import fit_frame, read_frames, to_tensor
+from genlmk.data.frames import read_frames, to_tensor
+from genlmk.data.images import resize_rgb
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
 from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
@@ -40,7 +41,8 @@ class MotionTrainDataset(Dataset):
     Items are dicts of float32 tensors in [0, 1]: ``source`` and ``driving`` (3, H, W); with
     ``flow_pairs`` also ``neighbour`` (3, H, W) (the frame after the driving one, or before it with
     ``time_flip`` half the time), ``flow`` (2, H, W): pixels from neighbour to driving on the
-    neighbour's grid, and ``flow_valid`` (1, H, W) bool.
+    neighbour's grid, and ``flow_valid`` (1, H, W) bool. Frames are resized to ``frame_size`` =
+    (width, height) with :func:`genlmk.data.images.resize_rgb`.
 
     Items are indexed by ``i`` or by a key ``(epoch, i)``
     (:class:`~genlmk.training.sampling.ResumableSampler`). Randomness comes from a NumPy generator
@@ -81,7 +83,7 @@ class MotionTrainDataset(Dataset):
             step = -1 if self.time_flip and rng.random() < 0.5 else 1
             neighbour = driving + step
             indices.append(neighbour if 0 <= neighbour < count else driving - step)
-        frames = [fit_frame(f, self.frame_size) for f in read_frames(footage, indices)]
+        frames = [resize_rgb(f, self.frame_size) for f in read_frames(footage, indices)]
         if self.augment is not None:
             self.augment.set_random_seed(int(rng.integers(2**31)))
             out = self.augment(image=frames[0], **{f"frame{i}": f for i, f in enumerate(frames[1:], 1)})
@@ -101,7 +103,8 @@ class MotionTrainDataset(Dataset):
 class MotionPairsDataset(Dataset):
     """Reconstruction pairs: each video's frame 0 with ``pairs_per_video`` evenly spaced later frames.
 
-    Items: ``source``, ``driving`` (3, H, W) float32 in [0, 1] and ``video`` (the video's index).
+    Items: ``source``, ``driving`` (3, H, W) float32 in [0, 1] at ``frame_size`` = (width, height),
+    and ``video`` (the video's index).
     """
 
     def __init__(
@@ -119,26 +122,9 @@ class MotionPairsDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Tensor | int]:
         number, footage, driving = self.pairs[index]
         source, target = (
-            to_tensor(fit_frame(f, self.frame_size)) for f in read_frames(footage, [0, driving])
+            to_tensor(resize_rgb(f, self.frame_size)) for f in read_frames(footage, [0, driving])
         )
         return {"source": source, "driving": target, "video": number}
-
-
-def build_augmentation(horizontal_flip: bool, jitter: Mapping[str, float] | None, targets: int):
-    """An albumentations pipeline applied identically to ``targets`` frames (None when empty)."""
-    import albumentations as A
-
-    steps = []
-    if horizontal_flip:
-        steps.append(A.HorizontalFlip(p=0.5))
-    if jitter:
-        amounts = {
-            key: float(jitter.get(key, 0.0)) for key in ("brightness", "contrast", "saturation", "hue")
-        }
-        steps.append(A.ColorJitter(**amounts, p=1.0))
-    if not steps:
-        return None
-    return A.Compose(steps, additional_targets={f"frame{i}": "image" for i in range(1, targets)})
 
 
 class MotionDataModule(LightningDataModule):
@@ -146,7 +132,9 @@ class MotionDataModule(LightningDataModule):
 
     Args:
         root: folder holding ``train/`` and (optionally) ``test/``.
-        frame_size: frames are resized to this (an int for square, or [height, width]).
+        frame_size: frames are resized to this (an int for square, or [width, height], the order of
+            every size in genlmk; configs and checkpoints from before it took [height, width]:
+            square sizes mean the same, a non-square one must be swapped).
         batch_size: training batch size (validation uses the same).
         num_workers: DataLoader worker processes.
         repeats: each training video is sampled this many times per epoch (FOMM's ``num_repeats``).
@@ -183,7 +171,7 @@ class MotionDataModule(LightningDataModule):
             raise ConfigError(f"data.flow_method: expected one of {FLOW_METHODS}, got {flow_method!r}")
         size = (frame_size, frame_size) if isinstance(frame_size, int) else tuple(frame_size)
         if len(size) != 2:
-            raise ConfigError(f"data.frame_size: expected an int or [height, width], got {frame_size!r}")
+            raise ConfigError(f"data.frame_size: expected an int or [width, height], got {frame_size!r}")
         self.root = Path(root)
         self.frame_size = size
         self.batch_size = batch_size
@@ -217,7 +205,11 @@ class MotionDataModule(LightningDataModule):
                 videos,
                 self.frame_size,
                 self.repeats,
-                build_augmentation(self.horizontal_flip, self.jitter, frames),
+                build_augmentation(
+                    [f"frame{i}" for i in range(1, frames)],
+                    horizontal_flip=self.horizontal_flip,
+                    jitter=self.jitter,
+                ),
                 self.time_flip,
                 self.flow_pairs,
                 self.flow_method,

@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import albumentations as A
-import cv2
 import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from genlmk.data.augmentation import build_augmentation
 from genlmk.data.footage import find_footage
+from genlmk.data.frames import to_tensor
 from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.video import h264_round_trip
@@ -52,10 +53,14 @@ def load_frames(
     return np.stack(frames), sizes, np.array(footage_ids)
 
 
-def build_augmentation(options: dict[str, float] | bool | None) -> A.Compose | None:
-    """The albumentations pipeline from the ``augment`` options (``False``/``None`` disables).
+def augmentation_from_options(options: dict[str, float] | bool | None) -> A.Compose | None:
+    """The pipeline of the ``data.augment`` options (``True``: :data:`DEFAULT_AUGMENT`; ``False``/
+    ``None``: none), built by :func:`genlmk.data.augmentation.build_augmentation`.
 
     A second image passed as ``next=`` gets exactly the same transform (frame pairs stay aligned).
+
+    Raises:
+        ConfigError: an option name is not one of :data:`DEFAULT_AUGMENT`'s.
     """
     if not options:
         return None
@@ -63,28 +68,15 @@ def build_augmentation(options: dict[str, float] | bool | None) -> A.Compose | N
     if unknown:
         raise ConfigError(f"unknown augment options {sorted(unknown)} (known: {sorted(DEFAULT_AUGMENT)})")
     o = {**DEFAULT_AUGMENT, **(options if isinstance(options, dict) else {})}
-    return A.Compose(
-        [
-            A.Affine(
-                scale=(1 - o["scale"], 1 + o["scale"]),
-                translate_percent=(-o["translate"], o["translate"]),
-                rotate=(-o["rotate"], o["rotate"]),
-                border_mode=cv2.BORDER_REFLECT_101,
-                p=0.7,
-            ),
-            A.ColorJitter(
-                brightness=o["color"], contrast=o["color"], saturation=o["color"] / 2, hue=0.0, p=0.7
-            ),
-            A.GaussNoise(std_range=(0.0, o["noise"]), p=0.5),
-            A.GaussianBlur(blur_limit=(3, 3), p=o["blur"]),
-        ],
-        additional_targets={"next": "image"},
+    color = o["color"]
+    return build_augmentation(
+        ("next",),
+        affine=o,
+        jitter={"brightness": color, "contrast": color, "saturation": color / 2, "hue": 0.0},
+        jitter_probability=0.7,
+        noise=o["noise"],
+        blur=o["blur"],
     )
-
-
-def to_tensor(frame: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 -> (3, H, W) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float().div_(255.0)
 
 
 class UnpairedFrames(Dataset):
@@ -235,7 +227,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             landmarks = self._ground_truth(model_template.names, sizes, size)
         cut_u = len(unmarked) - round(len(unmarked) * self.val_fraction)
         cut_m = len(marked) - round(len(marked) * self.val_fraction)
-        augment = build_augmentation(self.augment_options)
+        augment = augmentation_from_options(self.augment_options)
         following = successor_index(footage[:cut_u]) if self.temporal else None
         if following is not None and not (following >= 0).any():
             raise InputDataError(

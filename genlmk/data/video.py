@@ -202,12 +202,13 @@ def write_video(path: str | Path, frames, fps: float = 25.0, quality: int = 18) 
             writer.write(frame)
 
 
-def h264_round_trip(frames: np.ndarray, crf: int) -> np.ndarray:
+def h264_round_trip(frames: np.ndarray, crf: int = 18, fps: float = 25.0) -> np.ndarray:
     """(F, H, W, 3) uint8 RGB frames encoded as one H.264 sequence at constant rate factor ``crf``
-    and decoded again: the same frames with the codec's artifacts (a temporary file; odd sizes are
-    padded for the encoder and cropped back)."""
+    (0-51, :class:`VideoWriter`'s ``quality``) and ``fps``, and decoded again: (F, H, W, 3) uint8,
+    the same frames with the codec's artifacts (a temporary file; odd sizes are padded for the
+    encoder and cropped back)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "round_trip.mp4"
-        write_video(path, frames, quality=crf)
+        write_video(path, frames, fps=fps, quality=crf)
         decoded = read_video(path)
     return decoded[:, : frames.shape[1], : frames.shape[2]]

@@ -18,15 +18,13 @@ of the ground-truth box diagonal.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from genlmk.data.synthetic import Pose, SyntheticSubject
-from genlmk.data.video import read_video, write_video
+from genlmk.data.video import h264_round_trip
 from genlmk.metrics.landmarks import box_diagonal, flicker
 
 CONDITIONS = ("encoded", "lighting+noise", "noise", "motion")
@@ -35,14 +33,6 @@ CONDITIONS = ("encoded", "lighting+noise", "noise", "motion")
 class FramePredictor(Protocol):
     def predict(self, frames: np.ndarray) -> np.ndarray:
         """(F, H, W, 3) uint8 RGB -> (F, N, 2) pixels of the frames."""
-
-
-def encode_round_trip(frames: np.ndarray, fps: float = 25.0) -> np.ndarray:
-    """``frames`` (F, H, W, 3) uint8 after writing them to an H.264 mp4 and decoding it again."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "clip.mp4"
-        write_video(path, frames, fps=fps)
-        return read_video(path)
 
 
 def flicker_by_source(
@@ -68,7 +58,7 @@ def flicker_by_source(
     varying, truth = subject.render_clip(poses, rng)
     steady = subject.random_lighting(rng)
     clips = {
-        "encoded": encode_round_trip(varying, fps),
+        "encoded": h264_round_trip(varying, fps=fps),
         "lighting+noise": varying,
         "noise": subject.render_clip(poses, rng, lighting=steady)[0],
         "motion": subject.render_clip(poses, rng, lighting=steady, noise=False)[0],

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genlmk.checkpoints import FRAME_SIZE_KEY, KIND_KEY, load_checkpoint
-from genlmk.data.frames import fit_frame, to_tensor
+from genlmk.checkpoints import KIND_KEY, load_checkpoint, motion_frame_size
+from genlmk.data.frames import to_tensor
+from genlmk.data.images import resize_rgb
 from genlmk.errors import CheckpointError, InputDataError
 from genlmk.geometry.keypoints import Keypoints, normalized_shape, relative_keypoints
 from genlmk.networks.fomm import (
@@ -62,7 +63,8 @@ def _cat(parts: Sequence[Keypoints]) -> Keypoints:
 
 @dataclass
 class MotionTransfer:
-    """A keypoint detector and a generator in eval mode, with the frame size they work at.
+    """A keypoint detector and a generator in eval mode, with the ``frame_size`` = (width, height)
+    they work at (every frame is resized to it with :func:`genlmk.data.images.resize_rgb`).
 
     Build one with :meth:`from_checkpoint`. ``batch_size`` frames go through the networks at once.
     The networks are moved to ``device`` and to the channels-last memory layout (same results,
@@ -102,7 +104,7 @@ class MotionTransfer:
                 params = checkpoint.get("hyper_parameters", {}).get("model_params")
                 if not isinstance(params, dict):
                     raise CheckpointError("genlmk motion checkpoint without hyper_parameters.model_params")
-                frame_size = tuple(checkpoint.get(FRAME_SIZE_KEY, RELEASED_FRAME_SIZE))
+                frame_size = motion_frame_size(checkpoint, RELEASED_FRAME_SIZE)
             else:
                 params, frame_size = infer_model_params(parts), RELEASED_FRAME_SIZE
         except CheckpointError as exc:
@@ -113,12 +115,12 @@ class MotionTransfer:
         return cls(kp_detector, generator, frame_size, device, batch_size)
 
     def _batch(self, frames: Sequence[np.ndarray]) -> Tensor:
-        batch = torch.stack([to_tensor(fit_frame(f, self.frame_size)) for f in frames])
+        batch = torch.stack([to_tensor(resize_rgb(f, self.frame_size)) for f in frames])
         return batch.to(self.device, memory_format=torch.channels_last)
 
     def prepare(self, frames: Sequence[np.ndarray]) -> np.ndarray:
-        """Frames as the model sees them: resized to the frame size, (N, S, S, 3) uint8."""
-        return np.stack([fit_frame(f, self.frame_size) for f in frames])
+        """Frames as the model sees them: resized to ``frame_size`` = (W, H), (N, H, W, 3) uint8."""
+        return np.stack([resize_rgb(f, self.frame_size) for f in frames])
 
     @torch.inference_mode()
     def keypoints(self, frames: Sequence[np.ndarray]) -> Keypoints:

@@ -40,6 +40,7 @@ from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.data.appearance import random_appearance, uint8_frames
+from genlmk.data.frames import to_tensor
 from genlmk.errors import ConfigError
 from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
 from genlmk.geometry.polylines import line_tangents
@@ -501,7 +502,7 @@ class LandmarkGAN(L.LightningModule):
             points = images["landmarks_unmarked"][:count].detach().cpu().numpy()
             for array, frame_points in zip(uint8_frames(unmarked[:count]), points):
                 overlay = draw_landmarks(array, frame_points, self.template, radius=1)
-                drawn.append(torch.from_numpy(overlay).permute(2, 0, 1).float() / 255)
+                drawn.append(to_tensor(overlay))
             rows = [
                 torch.stack(drawn).to(unmarked.device),
                 images["fake_marked"][:count],

@@ -341,6 +341,6 @@ class MotionTransferSystem(LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[KIND_KEY] = "motion"
         datamodule = getattr(self.trainer, "datamodule", None)
-        frame_size = getattr(datamodule, "frame_size", None)
+        frame_size = getattr(datamodule, "frame_size", None)  # (width, height)
         if frame_size is not None:
             checkpoint[FRAME_SIZE_KEY] = [int(s) for s in frame_size]
