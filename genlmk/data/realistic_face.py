@@ -299,11 +299,16 @@ class PhotoFace:
         ndc = np.stack(
             [1 - 2 * xy[:, 0] / self.size, 1 - 2 * xy[:, 1] / self.size, 10 - z / self.mesh_side], 1
         )
-        device = "cuda" if torch.cuda.is_available() else "cpu"  # the CPU rasterizer takes about 1 s a frame
-        mesh = Meshes([torch.tensor(ndc, dtype=torch.float32)], [torch.tensor(self.faces)]).to(device)
+        # the CPU rasterizer has no binning and tests every face at every pixel, and the mesh
+        # reaches well beyond the frame: only faces whose box meets the frame go to it (in their
+        # order, so depth ties resolve as with the whole mesh)
+        kept = self._faces_in_frame(ndc[:, :2])
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        mesh = Meshes([torch.tensor(ndc, dtype=torch.float32)], [torch.tensor(self.faces[kept])]).to(device)
         pix_to_face, _, bary, _ = rasterize_meshes(mesh, big, blur_radius=1e-6, faces_per_pixel=1, bin_size=0)
         pix_to_face, bary = pix_to_face.cpu(), bary.cpu()
-        face = pix_to_face[0, ..., 0].numpy()
+        local = pix_to_face[0, ..., 0].numpy()
+        face = np.where(local >= 0, kept[np.maximum(local, 0)], -1)
         covered = face >= 0
         corners = self.faces[np.where(covered, face, 0)]  # (H, W, 3) vertex ids
         weights = bary[0, :, :, 0].numpy()[..., None]
@@ -336,6 +341,19 @@ class PhotoFace:
         else:
             image = np.clip(image * 255.0, 0, 255).round().astype(np.uint8)
         return Frame(image, landmarks, visible)
+
+    def _faces_in_frame(self, ndc_xy: np.ndarray) -> np.ndarray:
+        """Indices (K,) of the faces whose bounding box meets the frame, ascending.
+
+        Args:
+            ndc_xy: (V, 2) vertex positions in PyTorch3D's NDC (the frame spans [-1, 1] on both axes).
+        """
+        corners = ndc_xy[self.faces]  # (F, 3, 2)
+        margin = 2.0 / (self.size * _SUPERSAMPLE)  # a pixel, beyond the blur radius
+        inside = (corners.min(axis=1) <= 1 + margin).all(axis=1) & (corners.max(axis=1) >= -1 - margin).all(
+            axis=1
+        )
+        return np.flatnonzero(inside)
 
     def _normals(self, vertices: np.ndarray) -> np.ndarray:
         """(V, 3) unit normals of the grid surface, facing the camera in the neutral pose."""
