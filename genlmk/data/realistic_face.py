@@ -461,6 +461,61 @@ def write_visibility_csv(path: Path, visible: np.ndarray, names: tuple[str, ...]
     path.write_text("\n".join(rows) + "\n")
 
 
+def visibility_path(gt_path: str | Path) -> Path:
+    """The visibility CSV written beside a ground-truth CSV: ``<set>_gt.csv`` -> ``<set>_visible.csv``."""
+    gt_path = Path(gt_path)
+    return gt_path.with_name(gt_path.name.removesuffix("_gt.csv") + "_visible.csv")
+
+
+def read_visibility_csv(path: str | Path, names: list[str], frames: list[int]) -> np.ndarray:
+    """Read ``frame,name,visible`` flags as (F, N) bool, rows in ``frames`` order, columns in ``names``.
+
+    Raises:
+        InputDataError: the file is unreadable, lacks the columns, or misses a frame or landmark.
+    """
+    path = Path(path)
+    column = {name: n for n, name in enumerate(names)}
+    row = {frame: f for f, frame in enumerate(frames)}
+    visible = np.zeros((len(frames), len(names)), dtype=bool)
+    seen = np.zeros_like(visible)
+    try:
+        lines = path.read_text().splitlines()
+        if not lines or lines[0].strip() != "frame,name,visible":
+            raise ValueError("expected the header frame,name,visible")
+        for line in lines[1:]:
+            frame, name, flag = line.split(",")
+            if int(frame) in row and name in column:
+                visible[row[int(frame)], column[name]] = flag.strip() == "1"
+                seen[row[int(frame)], column[name]] = True
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputDataError(f"{path}: not a visibility CSV ({exc})") from None
+    if not seen.all():
+        f, n = np.argwhere(~seen)[0]
+        raise InputDataError(f"{path}: no flag for landmark {names[n]!r} of frame {frames[f]}")
+    return visible
+
+
+def load_photo_face_dataset(folder: str | Path) -> tuple[PhotoFace, PhotoSynthConfig]:
+    """The subject and settings of a folder :func:`write_photo_face_dataset` wrote (its
+    ``synth_photo.json``); :func:`genlmk.data.synthetic.load_synthetic_dataset` hands such folders here.
+
+    Raises:
+        InputDataError: ``synth_photo.json`` is missing or not the settings file this module writes.
+    """
+    path = Path(folder) / _SETTINGS
+    if not path.is_file():
+        raise InputDataError(
+            f"{path}: not found; not a folder written by `genlmk synth --subject photo-face`"
+        )
+    try:
+        settings = json.loads(path.read_text())
+        settings.pop("subject", None)
+        config = PhotoSynthConfig(**{**settings, "motion": PoseRange(**settings["motion"])})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputDataError(f"{path}: not photo-face dataset settings ({exc})") from None
+    return PhotoFace(config.size, config.noise), config
+
+
 def write_photo_face_dataset(out: str | Path, config: PhotoSynthConfig | None = None) -> dict:
     """Write the realistic face benchmark to ``out`` in the layout of
     :func:`genlmk.data.synthetic.write_synthetic_dataset` (``train_marked/`` from the marked session;
