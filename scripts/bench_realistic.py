@@ -8,6 +8,7 @@
    visible and of the hidden landmarks, mean signed error (px, x and y) and flicker (clips).
 
 dlib's figures are over the frames where it finds a face (``found``); genlmk predicts every frame.
+The ``template`` rows score the untrained template itself (Delta = 0) as the prediction.
 
 Usage:
     .venv/bin/python scripts/bench_realistic.py --out runs/bench_real --size 96 --steps 300
@@ -23,7 +24,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from bench_landmarks import fit_command, genlmk, train, write_strict_json
+from bench_landmarks import fit_command, genlmk, train, untrained_predictions, write_strict_json
 
 from genlmk.cli.fit import layered_init_args
 from genlmk.data.images import read_image
@@ -64,6 +65,20 @@ def score(pred: np.ndarray, data: Path, name: str, keep: np.ndarray | None = Non
         **landmark_scores(pred, gt, scale, consecutive),
         **visibility_scores(pred, gt, scale, visible),
     }
+
+
+def predictions(path: Path, data: Path, name: str) -> np.ndarray:
+    """(F, 68, 2) predictions of a landmark file, in the frame order of the set's ground truth.
+
+    Raises:
+        InputDataError: a ground-truth frame has no prediction.
+    """
+    _, names, frames = read_landmark_csv(data / f"{name}_gt.csv")
+    pred, _, predicted = read_landmarks(path, names)
+    position = {frame: i for i, frame in enumerate(predicted)}
+    if any(frame not in position for frame in frames):
+        raise InputDataError(f"{path}: a frame of {name}_gt.csv is not predicted")
+    return pred[[position[frame] for frame in frames]]
 
 
 def set_frames(data: Path, source: str) -> np.ndarray:
@@ -143,13 +158,11 @@ def main() -> None:
     rows = []
     for name, source in SETS:
         genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / source), "--out", str(out / name))
-        _, names, frames = read_landmark_csv(data / f"{name}_gt.csv")
-        pred, _, predicted = read_landmarks(out / name / "landmarks.csv", names)
-        position = {frame: i for i, frame in enumerate(predicted)}
-        if any(frame not in position for frame in frames):
-            raise InputDataError(f"{out / name / 'landmarks.csv'}: a frame of {name}_gt.csv is not predicted")
-        pred = pred[[position[frame] for frame in frames]]
-        rows.append({"set": name, "method": "genlmk", **score(pred, data, name)})
+        for method, path in (
+            ("genlmk", out / name / "landmarks.csv"),
+            ("template", untrained_predictions(data, name, out)),
+        ):
+            rows.append({"set": name, "method": method, **score(predictions(path, data, name), data, name)})
     dlib = dlib_rows(data)
     rows += dlib or []
     summary = {
@@ -167,11 +180,11 @@ def main() -> None:
     print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
     print(f"frames {size}x{size} px; NME in % of the inter-ocular distance; bias in px; flicker in %")
     head = ("set", "method", "found", "NME", "NME vis", "NME hid", "bias x", "bias y", "flicker")
-    print(f"{head[0]:12s} {head[1]:8s}" + "".join(f" {h:>8s}" for h in head[2:]))
+    print(f"{head[0]:12s} {head[1]:9s}" + "".join(f" {h:>8s}" for h in head[2:]))
     keys = ("nme_percent", "nme_visible_percent", "nme_hidden_percent", "bias_x_px", "bias_y_px")
     for row in rows:
         figures = [100 * row["found"], *(row.get(k, float("nan")) for k in (*keys, "flicker_percent"))]
-        print(f"{row['set']:12s} {row['method']:8s}" + "".join(f" {v:8.3f}" for v in figures))
+        print(f"{row['set']:12s} {row['method']:9s}" + "".join(f" {v:8.3f}" for v in figures))
     if dlib is None:
         print("dlib: not importable (install the eval extra: pip install 'genlmk[eval]'), no dlib rows")
 

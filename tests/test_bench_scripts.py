@@ -195,6 +195,9 @@ def test_bench_realistic_makes_photo_face_footage_trains_and_scores_genlmk_and_d
             row
         )
     assert ours["test"]["flicker_percent"] is None and ours["clip_static"]["flicker_percent"] > 0
+    # the untrained template as the prediction: a still template on a still head does not flicker
+    template = {row["set"]: row for row in summary["results"] if row["method"] == "template"}
+    assert set(template) == set(ours) and template["clip_static"]["flicker_percent"] == 0.0
     header = re.search(
         r"^set\s+method\s+found\s+NME\s+NME vis\s+NME hid\s+bias x\s+bias y\s+flicker$",
         result.stdout,
