@@ -133,7 +133,7 @@ def test_the_synth_loader_reads_photo_face_folders(footage) -> None:
     assert subject.size == 40 and config.test == 3 and config.motion == PoseRange()
 
 
-def test_evaluation_scores_visible_and_hidden_landmarks_apart(footage, tmp_path) -> None:
+def test_evaluation_scores_visible_and_hidden_landmarks_apart(footage, tmp_path, capsys) -> None:
     from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
     from genlmk.data.realistic_face import read_visibility_csv, write_visibility_csv
     from genlmk.evaluation.landmarks import evaluate_landmark_files
@@ -151,6 +151,23 @@ def test_evaluation_scores_visible_and_hidden_landmarks_apart(footage, tmp_path)
     scores = evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "set_gt.csv")
     assert scores["nme_visible_percent"] == 0.0 and scores["nme_hidden_percent"] > 0
     assert scores["visible_fraction"] == pytest.approx(67 / 68)
+    from genlmk.cli.main import main
+
+    assert (
+        main(
+            [
+                "evaluate",
+                "landmarks",
+                "--pred",
+                str(tmp_path / "pred.csv"),
+                "--gt",
+                str(tmp_path / "set_gt.csv"),
+            ]
+        )
+        == 0
+    )
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "NME visible %" in header and "NME hidden %" in header
     (tmp_path / "set_visible.csv").write_text("frame,name,visible\n0,jaw_00,1\n")
     with pytest.raises(InputDataError, match="no flag for landmark"):
         evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "set_gt.csv")
