@@ -53,6 +53,51 @@ def genlmk(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "genlmk", *args], check=True)
 
 
+def fit_command(configs: list[str], data: Path, out: Path) -> list[str]:
+    """``genlmk fit`` arguments for ``configs`` on a synth folder's marked frames and template,
+    logging under ``out`` (the unmarked footage and any override are the caller's to add)."""
+    return [
+        "fit",
+        *(arg for config in configs for arg in ("--config", config)),
+        "--data.marked",
+        str(data / "train_marked"),
+        "--model.template",
+        str(data / "template.yaml"),
+        "--trainer.logger.init_args.save_dir",
+        str(out),
+    ]
+
+
+def train(out: Path, fit: list[str]) -> tuple[Path, float]:
+    """Run ``genlmk`` with the ``fit`` arguments.
+
+    Returns:
+        The newest last checkpoint under ``out``, and the seconds training took.
+    """
+    start = time.perf_counter()
+    genlmk(*fit)
+    seconds = time.perf_counter() - start
+    return max(
+        out.glob("landmarks/version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime
+    ), seconds
+
+
+def write_strict_json(path: Path, summary: dict) -> None:
+    """Write ``summary`` as strict JSON: a figure a set does not have (NaN) is null."""
+
+    def strict(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [strict(v) for v in value]
+        return value
+
+    with atomic_write(path, "benchmark summary", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(strict(summary), indent=2, allow_nan=False))
+
+
 def untrained_predictions(data: Path, name: str, out: Path) -> Path:
     """The template itself (Delta = 0) as a prediction for every frame of a set."""
     template = Template.load(data / "template.yaml")
@@ -88,16 +133,7 @@ def main() -> None:
     if not (data / "template.yaml").is_file():
         genlmk("synth", "--template", args.template, "--out", str(data))
 
-    fit = [
-        "fit",
-        *(arg for config in configs for arg in ("--config", config)),
-        "--data.marked",
-        str(data / "train_marked"),
-        "--model.template",
-        str(data / "template.yaml"),
-        "--trainer.logger.init_args.save_dir",
-        str(out),
-    ]
+    fit = fit_command(configs, data, out)
     on_video = args.video or (args.flow or 0) > 0 or data_args.get("temporal", False)
     if on_video:
         fit += ["--data.unmarked", str(data / TRAINING_VIDEO[1]), "--data.temporal", "true"]
@@ -111,10 +147,7 @@ def main() -> None:
         fit += ["--model.weights", json.dumps(weights)]
     if args.steps:
         fit += ["--trainer.max_steps", str(args.steps)]
-    start = time.perf_counter()
-    genlmk(*fit, *args.fit_args)
-    train_seconds = time.perf_counter() - start
-    checkpoint = max(out.glob("landmarks/version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    checkpoint, train_seconds = train(out, [*fit, *args.fit_args])
 
     # the weights the run trained with, whatever set them (presets, --flow, a --model.weights after --)
     trained_weights = {
@@ -150,13 +183,7 @@ def main() -> None:
         "command": " ".join(["genlmk", *fit, *args.fit_args]),
         "results": rows,
     }
-    # strict JSON: a figure a set does not have (flicker of independent frames) is null, not NaN
-    null_for_nan = [
-        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()} for row in rows
-    ]
-    strict = {**summary, "results": null_for_nan}
-    with atomic_write(out / "benchmark.json", "benchmark summary", "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(strict, indent=2, allow_nan=False))
+    write_strict_json(out / "benchmark.json", summary)
     print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
     print(f"{'set':20s} {'NME %':>7s} {'untrained NME %':>16s} {'ratio':>6s} {'flicker %':>10s} {'gain':>6s}")
     for row in rows:

@@ -164,3 +164,56 @@ def test_bench_landmarks_trains_predicts_and_writes_strict_json(toy_data, tmp_pa
     assert rows["train_unmarked_video"]["flicker"] > 0
     assert all(row["untrained_nme"] > 0 for row in rows.values())
     assert not list(out.glob(".*.tmp"))  # written through a temporary file, renamed into place
+
+
+def _dlib_imports() -> bool:
+    from genlmk.errors import GenlmkError
+    from genlmk.evaluation.dlib_face import DlibFaceLandmarks
+
+    try:
+        DlibFaceLandmarks()
+    except GenlmkError:
+        return False
+    return True
+
+
+def test_bench_realistic_makes_photo_face_footage_trains_and_scores_genlmk_and_dlib(tmp_path):
+    out = tmp_path / "bench"
+    footage = ("--size", 48, "--train", 4, "--test", 2, "--clip-frames", 3)
+    fit = ("--data.batch_size", 2, "--trainer.val_check_interval", 2)
+    result = run_script("bench_realistic.py", "--out", out, *footage, "--steps", 2, "--", *fit)
+    assert result.returncode == 0, result.stderr
+    assert (out / "data" / "synth_photo.json").is_file() and (out / "data" / "test_visible.csv").is_file()
+    summary = json.loads((out / "benchmark.json").read_text(), parse_constant=pytest.fail)
+    assert summary["frame_size"] == 48 and "--model.image_size [48, 48]" in summary["command"]
+    assert "inter-ocular" in summary["normalizer"] and Path(summary["checkpoint"]).is_file()
+    ours = {row["set"]: row for row in summary["results"] if row["method"] == "genlmk"}
+    assert set(ours) == {"test", "clip_smooth", "clip_static"}
+    for row in ours.values():
+        assert row["found"] == 1.0 and row["nme_percent"] > 0 and row["nme_visible_percent"] > 0
+        assert 0 < row["visible_fraction"] <= 1 and {"bias_x_px", "bias_y_px", "nme_hidden_percent"} <= set(
+            row
+        )
+    assert ours["test"]["flicker_percent"] is None and ours["clip_static"]["flicker_percent"] > 0
+    # the untrained template as the prediction: a still template on a still head does not flicker
+    template = {row["set"]: row for row in summary["results"] if row["method"] == "template"}
+    assert set(template) == set(ours) and template["clip_static"]["flicker_percent"] == 0.0
+    header = re.search(
+        r"^set\s+method\s+found\s+NME\s+NME vis\s+NME hid\s+bias x\s+bias y\s+flicker$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert header, result.stdout
+    assert _figure(result.stdout, r"\ntest\s+genlmk\s+100\.000\s+([\d.]+)") > 0
+    dlib_rows = [row for row in summary["results"] if row["method"] == "dlib 68"]
+    if _dlib_imports():
+        assert summary["dlib"] and [row["set"] for row in dlib_rows] == ["test", "clip_smooth", "clip_static"]
+        assert re.search(r"^clip_static\s+dlib 68\s+[\d.]+", result.stdout, re.MULTILINE), result.stdout
+    else:
+        assert not summary["dlib"] and not dlib_rows and "dlib: not importable" in result.stdout
+
+
+def test_bench_realistic_refuses_a_data_folder_without_visibility(toy_data, tmp_path):
+    result = run_script("bench_realistic.py", "--data", toy_data, "--out", tmp_path / "bench")
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith(f"error: {toy_data}: no test_visible.csv")

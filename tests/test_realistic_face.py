@@ -14,6 +14,7 @@ from genlmk.data.realistic_face import (
     PoseRange,
     load_subject_points,
 )
+from genlmk.errors import InputDataError
 
 SIZE = 48
 JAW = list(range(17))
@@ -111,3 +112,62 @@ def test_synth_cli_writes_the_cartoon_layout_with_visibility(tmp_path) -> None:
     visible = (tmp_path / "clip_smooth_visible.csv").read_text().splitlines()
     assert visible[0] == "frame,name,visible" and len(visible) == 1 + 2 * 68
     assert Template.load(tmp_path / "template.yaml").size == (32, 32)
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory):
+    from genlmk.data.realistic_face import PhotoSynthConfig, write_photo_face_dataset
+
+    folder = tmp_path_factory.mktemp("photo")
+    config = PhotoSynthConfig(size=40, train_marked=1, train_unmarked=1, test=3, clip_frames=2, train_video=1)
+    write_photo_face_dataset(folder, config)
+    return folder
+
+
+def test_the_synth_loader_reads_photo_face_folders(footage) -> None:
+    from genlmk.data.realistic_face import PhotoSynthConfig
+    from genlmk.data.synthetic import load_synthetic_dataset
+
+    subject, config = load_synthetic_dataset(footage)
+    assert isinstance(subject, PhotoFace) and isinstance(config, PhotoSynthConfig)
+    assert subject.size == 40 and config.test == 3 and config.motion == PoseRange()
+
+
+def test_evaluation_scores_visible_and_hidden_landmarks_apart(footage, tmp_path, capsys) -> None:
+    from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
+    from genlmk.data.realistic_face import read_visibility_csv, write_visibility_csv
+    from genlmk.evaluation.landmarks import evaluate_landmark_files
+
+    gt, names, frames = read_landmark_csv(footage / "test_gt.csv")
+    # a chosen pattern of flags: landmark 0 hidden in every frame, the rest visible
+    visible = np.ones(gt.shape[:2], dtype=bool)
+    visible[:, 0] = False
+    write_visibility_csv(tmp_path / "set_visible.csv", visible, tuple(names))
+    np.testing.assert_array_equal(read_visibility_csv(tmp_path / "set_visible.csv", names, frames), visible)
+    write_landmark_csv(tmp_path / "set_gt.csv", gt, names)
+    moved = gt.copy()
+    moved[:, 0, 0] += 2.0  # only the hidden landmark is off
+    write_landmark_csv(tmp_path / "pred.csv", moved, names)
+    scores = evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "set_gt.csv")
+    assert scores["nme_visible_percent"] == 0.0 and scores["nme_hidden_percent"] > 0
+    assert scores["visible_fraction"] == pytest.approx(67 / 68)
+    from genlmk.cli.main import main
+
+    assert (
+        main(
+            [
+                "evaluate",
+                "landmarks",
+                "--pred",
+                str(tmp_path / "pred.csv"),
+                "--gt",
+                str(tmp_path / "set_gt.csv"),
+            ]
+        )
+        == 0
+    )
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "NME visible %" in header and "NME hidden %" in header
+    (tmp_path / "set_visible.csv").write_text("frame,name,visible\n0,jaw_00,1\n")
+    with pytest.raises(InputDataError, match="no flag for landmark"):
+        evaluate_landmark_files(tmp_path / "pred.csv", tmp_path / "set_gt.csv")

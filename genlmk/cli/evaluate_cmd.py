@@ -169,7 +169,11 @@ def run_landmarks(args: argparse.Namespace) -> int:
         scores += [Column("along_percent", "along %", ".3f"), Column("across_percent", "across %", ".3f")]
     scores.append(Column("motion_gain", "motion gain", ".3f"))
     files = [Column("pred", "predictions"), Column("frames", "frames"), Column("landmarks", "landmarks")]
-    print(format_table(results, [*files, *scores, Column("normalizer", "normalised by")]))
+    # photo-face footage has visibility flags beside its ground truth: visible and hidden apart
+    shown = [Column("nme_visible_percent", "NME visible %", ".3f")]
+    shown += [Column("nme_hidden_percent", "NME hidden %", ".3f")]
+    shown = shown if "nme_visible_percent" in results[0] else []
+    print(format_table(results, [*files, *scores, *shown, Column("normalizer", "normalised by")]))
     if template is not None:
         per_line = [Column("line", "line"), Column("points", "points"), *scores]
         for result in results:

@@ -299,11 +299,16 @@ class PhotoFace:
         ndc = np.stack(
             [1 - 2 * xy[:, 0] / self.size, 1 - 2 * xy[:, 1] / self.size, 10 - z / self.mesh_side], 1
         )
-        device = "cuda" if torch.cuda.is_available() else "cpu"  # the CPU rasterizer takes about 1 s a frame
-        mesh = Meshes([torch.tensor(ndc, dtype=torch.float32)], [torch.tensor(self.faces)]).to(device)
+        # the CPU rasterizer has no binning and tests every face at every pixel, and the mesh
+        # reaches well beyond the frame: only faces whose box meets the frame go to it (in their
+        # order, so depth ties resolve as with the whole mesh)
+        kept = self._faces_in_frame(ndc[:, :2])
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        mesh = Meshes([torch.tensor(ndc, dtype=torch.float32)], [torch.tensor(self.faces[kept])]).to(device)
         pix_to_face, _, bary, _ = rasterize_meshes(mesh, big, blur_radius=1e-6, faces_per_pixel=1, bin_size=0)
         pix_to_face, bary = pix_to_face.cpu(), bary.cpu()
-        face = pix_to_face[0, ..., 0].numpy()
+        local = pix_to_face[0, ..., 0].numpy()
+        face = np.where(local >= 0, kept[np.maximum(local, 0)], -1)
         covered = face >= 0
         corners = self.faces[np.where(covered, face, 0)]  # (H, W, 3) vertex ids
         weights = bary[0, :, :, 0].numpy()[..., None]
@@ -336,6 +341,19 @@ class PhotoFace:
         else:
             image = np.clip(image * 255.0, 0, 255).round().astype(np.uint8)
         return Frame(image, landmarks, visible)
+
+    def _faces_in_frame(self, ndc_xy: np.ndarray) -> np.ndarray:
+        """Indices (K,) of the faces whose bounding box meets the frame, ascending.
+
+        Args:
+            ndc_xy: (V, 2) vertex positions in PyTorch3D's NDC (the frame spans [-1, 1] on both axes).
+        """
+        corners = ndc_xy[self.faces]  # (F, 3, 2)
+        margin = 2.0 / (self.size * _SUPERSAMPLE)  # a pixel, beyond the blur radius
+        inside = (corners.min(axis=1) <= 1 + margin).all(axis=1) & (corners.max(axis=1) >= -1 - margin).all(
+            axis=1
+        )
+        return np.flatnonzero(inside)
 
     def _normals(self, vertices: np.ndarray) -> np.ndarray:
         """(V, 3) unit normals of the grid surface, facing the camera in the neutral pose."""
@@ -441,6 +459,61 @@ def write_visibility_csv(path: Path, visible: np.ndarray, names: tuple[str, ...]
         for n in range(visible.shape[1])
     ]
     path.write_text("\n".join(rows) + "\n")
+
+
+def visibility_path(gt_path: str | Path) -> Path:
+    """The visibility CSV written beside a ground-truth CSV: ``<set>_gt.csv`` -> ``<set>_visible.csv``."""
+    gt_path = Path(gt_path)
+    return gt_path.with_name(gt_path.name.removesuffix("_gt.csv") + "_visible.csv")
+
+
+def read_visibility_csv(path: str | Path, names: list[str], frames: list[int]) -> np.ndarray:
+    """Read ``frame,name,visible`` flags as (F, N) bool, rows in ``frames`` order, columns in ``names``.
+
+    Raises:
+        InputDataError: the file is unreadable, lacks the columns, or misses a frame or landmark.
+    """
+    path = Path(path)
+    column = {name: n for n, name in enumerate(names)}
+    row = {frame: f for f, frame in enumerate(frames)}
+    visible = np.zeros((len(frames), len(names)), dtype=bool)
+    seen = np.zeros_like(visible)
+    try:
+        lines = path.read_text().splitlines()
+        if not lines or lines[0].strip() != "frame,name,visible":
+            raise ValueError("expected the header frame,name,visible")
+        for line in lines[1:]:
+            frame, name, flag = line.split(",")
+            if int(frame) in row and name in column:
+                visible[row[int(frame)], column[name]] = flag.strip() == "1"
+                seen[row[int(frame)], column[name]] = True
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputDataError(f"{path}: not a visibility CSV ({exc})") from None
+    if not seen.all():
+        f, n = np.argwhere(~seen)[0]
+        raise InputDataError(f"{path}: no flag for landmark {names[n]!r} of frame {frames[f]}")
+    return visible
+
+
+def load_photo_face_dataset(folder: str | Path) -> tuple[PhotoFace, PhotoSynthConfig]:
+    """The subject and settings of a folder :func:`write_photo_face_dataset` wrote (its
+    ``synth_photo.json``); :func:`genlmk.data.synthetic.load_synthetic_dataset` hands such folders here.
+
+    Raises:
+        InputDataError: ``synth_photo.json`` is missing or not the settings file this module writes.
+    """
+    path = Path(folder) / _SETTINGS
+    if not path.is_file():
+        raise InputDataError(
+            f"{path}: not found; not a folder written by `genlmk synth --subject photo-face`"
+        )
+    try:
+        settings = json.loads(path.read_text())
+        settings.pop("subject", None)
+        config = PhotoSynthConfig(**{**settings, "motion": PoseRange(**settings["motion"])})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputDataError(f"{path}: not photo-face dataset settings ({exc})") from None
+    return PhotoFace(config.size, config.noise), config
 
 
 def write_photo_face_dataset(out: str | Path, config: PhotoSynthConfig | None = None) -> dict:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -28,6 +29,9 @@ from genlmk.data.landmark_csv import write_landmark_csv
 from genlmk.data.video import write_video
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.template.template import Template
+
+if TYPE_CHECKING:  # realistic_face is imported only when a photo-face folder is loaded
+    from genlmk.data.realistic_face import PhotoFace, PhotoSynthConfig
 
 SUPERSAMPLE = 4
 _SHIFT_BITS = 4  # OpenCV fixed-point sub-pixel drawing
@@ -369,16 +373,26 @@ def write_synthetic_dataset(template: Template, out: str | Path, config: SynthCo
     return summary
 
 
-def load_synthetic_dataset(folder: str | Path) -> tuple[SyntheticSubject, SynthConfig]:
-    """The subject and settings a folder written by :func:`write_synthetic_dataset` was made with
-    (read from its ``synth.json`` and ``template.yaml``), e.g. to draw more footage of the same subject.
+def load_synthetic_dataset(
+    folder: str | Path,
+) -> tuple[SyntheticSubject, SynthConfig] | tuple[PhotoFace, PhotoSynthConfig]:
+    """The subject and settings a folder written by ``genlmk synth`` was made with, e.g. to draw
+    more footage of the same subject: for the cartoon subject (``synth.json`` and ``template.yaml``)
+    a :class:`SyntheticSubject` and :class:`SynthConfig`; for the photo-face subject
+    (``synth_photo.json``) a :class:`genlmk.data.realistic_face.PhotoFace` and its
+    :class:`~genlmk.data.realistic_face.PhotoSynthConfig`.
 
     Raises:
-        InputDataError: ``synth.json`` is missing or not the settings file this module writes.
+        InputDataError: neither settings file is there, or it is not the settings file ``synth`` writes.
         TemplateError: ``template.yaml`` is missing or malformed.
     """
     path = Path(folder) / _SETTINGS
     if not path.is_file():
+        from genlmk.data.realistic_face import _SETTINGS as PHOTO_SETTINGS
+        from genlmk.data.realistic_face import load_photo_face_dataset
+
+        if (Path(folder) / PHOTO_SETTINGS).is_file():
+            return load_photo_face_dataset(folder)
         raise InputDataError(f"{path}: not found; not a folder written by `genlmk synth`")
     try:
         settings = json.loads(path.read_text())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.landmark_files import read_landmarks
+from genlmk.data.realistic_face import read_visibility_csv, visibility_path
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.geometry.polylines import line_tangents
 from genlmk.metrics.landmarks import (
@@ -62,7 +64,9 @@ def evaluate_landmark_files(
     Returns:
         ``{"frames", "landmarks", "nme_percent", "bias_x_px", "bias_y_px", "flicker_percent",
         "motion_gain", "normalizer",
-        "pred", "gt"}`` (flicker and gain NaN without consecutive frames, gain NaN without motion);
+        "pred", "gt"}``; when a ``<set>_visible.csv`` lies beside a ``<set>_gt.csv`` (photo-face
+        footage) also :func:`visibility_scores` (flicker and gain NaN without consecutive frames,
+        gain NaN without motion);
         with a template also ``"along_percent"``, ``"across_percent"`` and ``"lines"``, one
         ``{"line", "points", "nme_percent", "flicker_percent", "along_percent", "across_percent",
         "motion_gain"}`` per template line.
@@ -92,18 +96,40 @@ def evaluate_landmark_files(
         "frames": len(gt_frames),
         "landmarks": len(names),
         "normalizer": description,
-        **_scores(pred, gt, scale, consecutive, tangents),
+        **landmark_scores(pred, gt, scale, consecutive, tangents),
     }
+    flags = visibility_path(gt_path)
+    if flags.is_file():
+        result.update(visibility_scores(pred, gt, scale, read_visibility_csv(flags, names, gt_frames)))
     if template is not None:
         result["lines"] = []
         for k, line in enumerate(lines):
             idx = sorted(set(line))
-            scores = _scores(pred[:, idx], gt[:, idx], scale, consecutive, tangents[:, idx])
+            scores = landmark_scores(pred[:, idx], gt[:, idx], scale, consecutive, tangents[:, idx])
             result["lines"].append({"line": _line_label(template, k), "points": len(idx), **scores})
     return result
 
 
-def _scores(
+def visibility_scores(pred: np.ndarray, gt: np.ndarray, scale: np.ndarray, visible: np.ndarray) -> dict:
+    """NME of the visible and of the hidden landmarks apart (the normaliser stays the whole face's).
+
+    Args:
+        pred, gt: (F, N, 2) pixels. scale: (F,) normaliser. visible: (F, N) bool.
+
+    Returns:
+        ``{"visible_fraction", "nme_visible_percent", "nme_hidden_percent"}``; an NME is NaN where
+        no landmark is in its group.
+    """
+    scores = {"visible_fraction": float(visible.mean())}
+    for key, group in (("nme_visible_percent", visible), ("nme_hidden_percent", ~visible)):
+        masked = np.where(group[..., None], gt, np.nan)
+        with warnings.catch_warnings():  # frames without a landmark in the group are left out
+            warnings.simplefilter("ignore", RuntimeWarning)
+            scores[key] = nme(pred, masked, scale) if group.any() else float("nan")
+    return scores
+
+
+def landmark_scores(
     pred: np.ndarray,
     gt: np.ndarray,
     scale: np.ndarray,

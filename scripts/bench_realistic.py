@@ -1,0 +1,196 @@
+"""The landmark benchmark on the photo-face subject, next to dlib's supervised 68-point detector.
+
+1. ``write_photo_face_dataset`` (unless ``--data`` names a folder that has one),
+2. ``genlmk fit`` with the cpu preset (timed; through :mod:`bench_landmarks`),
+3. ``genlmk predict`` on the held-out test frames, the head-turn + talking clip and the static clip,
+4. the same frames through dlib's 68-point detector (when dlib imports),
+5. for each: NME in % of the inter-ocular distance (outer eye corners, iBUG 36 and 45), NME of the
+   visible and of the hidden landmarks, mean signed error (px, x and y) and flicker (clips).
+
+dlib's figures are over the frames where it finds a face (``found``); genlmk predicts every frame.
+The ``template`` rows score the untrained template itself (Delta = 0) as the prediction.
+
+Usage:
+    .venv/bin/python scripts/bench_realistic.py --out runs/bench_real --size 96 --steps 300
+    (--data DIR reuses footage, --config NAME|YAML (repeatable; default cpu), --train/--test/--clip-frames
+    frame counts, --seed, and any extra `genlmk fit` arguments after --)
+
+Prints a table and writes OUT/benchmark.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from bench_landmarks import fit_command, genlmk, train, untrained_predictions, write_strict_json
+
+from genlmk.cli.fit import layered_init_args
+from genlmk.data.images import read_image
+from genlmk.data.landmark_csv import read_landmark_csv
+from genlmk.data.landmark_files import read_landmarks
+from genlmk.data.realistic_face import (
+    PhotoSynthConfig,
+    read_visibility_csv,
+    visibility_path,
+    write_photo_face_dataset,
+)
+from genlmk.data.synthetic import load_synthetic_dataset
+from genlmk.data.video import read_video
+from genlmk.errors import GenlmkError, InputDataError
+from genlmk.evaluation.landmarks import landmark_scores, normalizer, visibility_scores
+
+SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
+INTER_OCULAR = "eye_r_0,eye_l_3"  # outer eye corners, iBUG 36 and 45 (templates/face.yaml)
+
+
+def score(pred: np.ndarray, data: Path, name: str, keep: np.ndarray | None = None) -> dict:
+    """Figures of (F, 68, 2) predictions of a set's frames against its truth and visibility.
+
+    Args:
+        keep: (F,) bool, the frames to score (default all); flicker uses consecutive kept frames.
+    """
+    gt, names, frames = read_landmark_csv(data / f"{name}_gt.csv")
+    visible = read_visibility_csv(visibility_path(data / f"{name}_gt.csv"), names, frames)
+    keep = np.ones(len(frames), dtype=bool) if keep is None else keep
+    if not keep.any():
+        return {"found": 0.0}
+    pred, gt, visible = pred[keep], gt[keep], visible[keep]
+    numbers = np.asarray(frames)[keep]
+    scale, _ = normalizer(gt, names, INTER_OCULAR, str(data / f"{name}_gt.csv"))
+    consecutive = np.flatnonzero(np.diff(numbers) == 1) if name != "test" else np.array([], dtype=int)
+    return {
+        "found": float(keep.mean()),
+        **landmark_scores(pred, gt, scale, consecutive),
+        **visibility_scores(pred, gt, scale, visible),
+    }
+
+
+def predictions(path: Path, data: Path, name: str) -> np.ndarray:
+    """(F, 68, 2) predictions of a landmark file, in the frame order of the set's ground truth.
+
+    Raises:
+        InputDataError: a ground-truth frame has no prediction.
+    """
+    _, names, frames = read_landmark_csv(data / f"{name}_gt.csv")
+    pred, _, predicted = read_landmarks(path, names)
+    position = {frame: i for i, frame in enumerate(predicted)}
+    if any(frame not in position for frame in frames):
+        raise InputDataError(f"{path}: a frame of {name}_gt.csv is not predicted")
+    return pred[[position[frame] for frame in frames]]
+
+
+def set_frames(data: Path, source: str) -> np.ndarray:
+    """(F, H, W, 3) uint8 frames of a set: its PNG folder in name order, or its video."""
+    if source.endswith(".mp4"):
+        return read_video(data / source)
+    return np.stack([read_image(path) for path in sorted((data / source).glob("*.png"))])
+
+
+def dlib_rows(data: Path) -> list[dict] | None:
+    """dlib's figures on every set, or None when dlib (the ``eval`` extra) is not installed."""
+    try:
+        from genlmk.evaluation.dlib_face import DlibFaceLandmarks
+
+        detector = DlibFaceLandmarks(upsample=1)
+    except GenlmkError:
+        return None
+    rows = []
+    for name, source in SETS:
+        found = detector.detect(set_frames(data, source))
+        keep = found.found.all(dim=1).numpy()
+        rows.append(
+            {"set": name, "method": "dlib 68", **score(found.points.double().numpy(), data, name, keep)}
+        )
+    return rows
+
+
+def make_data(args: argparse.Namespace) -> Path:
+    """The footage folder: ``--data`` when it holds photo-face footage, else written under ``--out``."""
+    data = Path(args.data) if args.data else Path(args.out) / "data"
+    if (data / "template.yaml").is_file():
+        load_synthetic_dataset(data)  # refuses a folder that is not a synth folder
+        if not visibility_path(data / "test_gt.csv").is_file():
+            raise InputDataError(
+                f"{data}: no test_visible.csv; not photo-face footage (genlmk synth --subject photo-face)"
+            )
+        return data
+    config = PhotoSynthConfig(
+        size=args.size,
+        train_marked=args.train,
+        train_unmarked=args.train,
+        test=args.test,
+        train_video=2,  # the benchmark trains on frames; the video is not used
+        clip_frames=args.clip_frames,
+        seed=args.seed,
+    )
+    write_photo_face_dataset(data, config)
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="photo-face footage folder to reuse (default: made under OUT/data)")
+    parser.add_argument("--out", default="runs/bench_real")
+    parser.add_argument("--config", action="append", help="landmarks preset, name or YAML (default: cpu)")
+    parser.add_argument("--steps", type=int, help="override trainer.max_steps")
+    parser.add_argument("--size", type=int, default=96, help="frame size of new footage, pixels")
+    parser.add_argument("--train", type=int, default=300, help="frames per training set of new footage")
+    parser.add_argument("--test", type=int, default=60, help="held-out frames of new footage")
+    parser.add_argument("--clip-frames", type=int, default=60, help="frames per clip of new footage")
+    parser.add_argument("--seed", type=int, default=0, help="seed of new footage")
+    parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
+    args = parser.parse_args()
+    configs = args.config or ["cpu"]
+    layered_init_args(configs)  # a bad preset stops the run before it makes any folder or data
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = make_data(args)
+    size = read_image(next((data / "test").glob("*.png"))).shape[0]
+
+    fit = [*fit_command(configs, data, out), "--data.unmarked", str(data / "train_unmarked")]
+    fit += ["--model.image_size", f"[{size}, {size}]"]
+    if args.steps:
+        fit += ["--trainer.max_steps", str(args.steps)]
+    checkpoint, train_seconds = train(out, [*fit, *args.fit_args])
+
+    rows = []
+    for name, source in SETS:
+        genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / source), "--out", str(out / name))
+        for method, path in (
+            ("genlmk", out / name / "landmarks.csv"),
+            ("template", untrained_predictions(data, name, out)),
+        ):
+            rows.append({"set": name, "method": method, **score(predictions(path, data, name), data, name)})
+    dlib = dlib_rows(data)
+    rows += dlib or []
+    summary = {
+        "data": str(data),
+        "frame_size": size,
+        "checkpoint": str(checkpoint),
+        "train_seconds": train_seconds,
+        "command": " ".join(["genlmk", *fit, *args.fit_args]),
+        "normalizer": "inter-ocular distance (outer eye corners, iBUG 36 and 45)",
+        "dlib": dlib is not None,
+        "results": rows,
+    }
+    write_strict_json(out / "benchmark.json", summary)
+
+    print(f"\ntraining: {train_seconds / 60:.1f} min  ({summary['command']})")
+    print(f"frames {size}x{size} px; NME in % of the inter-ocular distance; bias in px; flicker in %")
+    head = ("set", "method", "found", "NME", "NME vis", "NME hid", "bias x", "bias y", "flicker")
+    print(f"{head[0]:12s} {head[1]:9s}" + "".join(f" {h:>8s}" for h in head[2:]))
+    keys = ("nme_percent", "nme_visible_percent", "nme_hidden_percent", "bias_x_px", "bias_y_px")
+    for row in rows:
+        figures = [100 * row["found"], *(row.get(k, float("nan")) for k in (*keys, "flicker_percent"))]
+        print(f"{row['set']:12s} {row['method']:9s}" + "".join(f" {v:8.3f}" for v in figures))
+    if dlib is None:
+        print("dlib: not importable (install the eval extra: pip install 'genlmk[eval]'), no dlib rows")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except GenlmkError as exc:  # bad input: one line naming the file, no traceback
+        raise SystemExit(f"error: {exc}") from None
