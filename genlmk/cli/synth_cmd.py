@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from genlmk.data.realistic_face import PhotoSynthConfig, PoseRange, write_photo_face_dataset
 from genlmk.data.synthetic import MotionRange, SynthConfig, write_synthetic_dataset
@@ -47,10 +48,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--warp", type=float, default=defaults.motion.warp, help="non-rigid amplitude, fraction"
     )
     parser.add_argument(
-        "--noise", type=float, default=defaults.noise, help="sensor noise std, fraction of 255"
+        "--noise", type=float, help="sensor noise std, fraction of 255 (default: the subject's)"
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.set_defaults(func=run)
+
+
+def _footage_counts(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`FootageCounts` fields the command line sets (the subject's noise unless given)."""
+    counts = {
+        "size": args.size,
+        "train_marked": args.train,
+        "train_unmarked": args.train,
+        "test": args.test,
+        "train_video": args.train_video,
+        "clip_frames": args.clip_frames,
+        "seed": args.seed,
+    }
+    if args.noise is not None:
+        counts["noise"] = args.noise
+    return counts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,15 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("synth: --template is required for the cartoon subject")
     template = load_template(args.template)
     config = SynthConfig(
-        size=args.size,
-        train_marked=args.train,
-        train_unmarked=args.train,
-        test=args.test,
-        train_video=args.train_video,
-        clip_frames=args.clip_frames,
-        noise=args.noise,
-        seed=args.seed,
-        motion=MotionRange(args.rotation, args.scale, args.shift, args.warp),
+        **_footage_counts(args), motion=MotionRange(args.rotation, args.scale, args.shift, args.warp)
     )
     summary = write_synthetic_dataset(template, Path(args.out), config)
     counts = ", ".join(f"{k} {v}" for k, v in summary.items())
@@ -79,17 +88,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_photo_face(args: argparse.Namespace) -> int:
     if args.template not in (None, "face"):
         raise ConfigError(f"synth: the photo-face subject uses the face template, not {args.template}")
-    config = PhotoSynthConfig(
-        size=args.size,
-        train_marked=args.train,
-        train_unmarked=args.train,
-        test=args.test,
-        train_video=args.train_video,
-        clip_frames=args.clip_frames,
-        noise=args.noise,
-        motion=PoseRange(yaw=args.yaw),
-        seed=args.seed,
-    )
+    config = PhotoSynthConfig(**_footage_counts(args), motion=PoseRange(yaw=args.yaw))
     summary = write_photo_face_dataset(Path(args.out), config)
     counts = ", ".join(f"{k} {v}" for k, v in summary.items())
     print(f"wrote {args.out}: {counts} frames (ground truth in *_gt.csv, visibility in *_visible.csv)")

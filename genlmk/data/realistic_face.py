@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -28,8 +29,9 @@ import yaml
 
 from genlmk.data.images import write_image
 from genlmk.data.landmark_csv import write_landmark_csv
+from genlmk.data.synthetic import FootageCounts
 from genlmk.data.video import write_video
-from genlmk.errors import ConfigError, InputDataError
+from genlmk.errors import InputDataError
 from genlmk.template import load_template
 from genlmk.template.template import Template
 
@@ -429,25 +431,17 @@ class PhotoFace:
 
 
 @dataclass(frozen=True)
-class PhotoSynthConfig:
-    """What ``genlmk synth --subject photo-face`` writes (counts as in :class:`SynthConfig`)."""
+class PhotoSynthConfig(FootageCounts):
+    """What ``genlmk synth --subject photo-face`` writes: :class:`FootageCounts` and
 
-    size: int = 128
-    train_marked: int = 500
-    train_unmarked: int = 500
-    test: int = 100
-    train_video: int | None = None
-    clip_frames: int = 120
-    fps: float = 25.0
+    Attributes:
+        motion: head-turn and mouth ranges.
+    """
+
     noise: float = 0.015
     motion: PoseRange = field(default_factory=PoseRange)
-    seed: int = 0
 
-    def __post_init__(self) -> None:
-        for name in ("train_marked", "train_unmarked", "test", "clip_frames", "train_video"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"photo-face dataset: {name} must be at least 1 frame, got {value}")
+    subject: ClassVar[str] = "photo-face dataset"
 
 
 def write_visibility_csv(path: Path, visible: np.ndarray, names: tuple[str, ...]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
@@ -57,8 +57,8 @@ class MotionRange:
 
 
 @dataclass(frozen=True)
-class SynthConfig:
-    """What ``genlmk synth`` writes.
+class FootageCounts:
+    """How much footage a synthetic subject writes, shared by every subject's config.
 
     Attributes:
         size: frame width and height in pixels (the template is rescaled to it).
@@ -68,7 +68,6 @@ class SynthConfig:
         clip_frames: length of the smooth-motion and static clips.
         fps: clip frame rate.
         noise: sensor noise standard deviation, fraction of the 0-255 range.
-        motion: deformation ranges.
         seed: everything random derives from it.
     """
 
@@ -80,15 +79,27 @@ class SynthConfig:
     clip_frames: int = 120
     fps: float = 25.0
     noise: float = 0.02
-    motion: MotionRange = field(default_factory=MotionRange)
     seed: int = 0
 
+    #: what the one-line error calls the footage
+    subject: ClassVar[str] = "synthetic dataset"
+
     def __post_init__(self) -> None:
-        counts = ("train_marked", "train_unmarked", "test", "clip_frames", "train_video")
-        for name in counts:
+        for name in ("train_marked", "train_unmarked", "test", "clip_frames", "train_video"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ConfigError(f"synthetic dataset: {name} must be at least 1 frame, got {value}")
+                raise ConfigError(f"{self.subject}: {name} must be at least 1 frame, got {value}")
+
+
+@dataclass(frozen=True)
+class SynthConfig(FootageCounts):
+    """What ``genlmk synth`` writes for the cartoon subject: :class:`FootageCounts` and
+
+    Attributes:
+        motion: deformation ranges.
+    """
+
+    motion: MotionRange = field(default_factory=MotionRange)
 
 
 @dataclass(frozen=True)
