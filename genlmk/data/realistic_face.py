@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -266,8 +267,10 @@ class PhotoFace:
         return replace(face, size=(self.size, self.size), points=self.neutral_landmarks(), marker=marker)
 
     # ------------------------------------------------------------------ drawing
+    @cached_property
     def painted_texture(self) -> np.ndarray:
-        """The texture with the template's lines painted on it, (T, T, 3) float32 in [0, 1]."""
+        """The texture with the template's lines painted on it, (T, T, 3) float32 in [0, 1]; painted
+        once, since every marked frame shares it."""
         texture = self.texture.copy()
         per_photo_pixel = texture.shape[0] / self.mesh_side
         uv = (self.points - self.mesh_origin) * per_photo_pixel
@@ -319,7 +322,7 @@ class PhotoFace:
             return (values[corners] * weights).sum(axis=2)
 
         uv = interpolate(self.grid_uv)
-        texture = self.painted_texture() if marked else self.texture
+        texture = self.painted_texture if marked else self.texture
         image = cv2.remap(
             texture,
             (uv[..., 0] * texture.shape[1] - 0.5).astype(np.float32),
