@@ -66,15 +66,15 @@ def known_keys(cls: type, dotted: str) -> list[str] | None:
     the option blocks of ``cls``'s constructor, or ``None`` when that is no option block.
 
     Args:
-        cls: a class whose ``__init__`` takes option dataclasses (``LandmarkGAN``).
+        cls: an option dataclass, or a class whose ``__init__`` takes some (``LandmarkGAN``).
         dotted: a key path below the class's arguments, its last part the unknown key.
     """
     try:
-        types: dict[str, Any] = typing.get_type_hints(cls.__init__)
+        types = _dataclass_field_types(cls) if dataclasses.is_dataclass(cls) else typing.get_type_hints(cls.__init__)
     except (NameError, TypeError):
         return None
     *blocks, _ = dotted.split(".")
-    if not blocks:
+    if not blocks and not dataclasses.is_dataclass(cls):
         return None
     for block in blocks:
         nested = _dataclass_in(types.get(block))

@@ -42,14 +42,38 @@ _LIGHTNING_SPECIAL_CKPTS = ("last", "best", "hpc", "registry")
 
 
 def _one_line(message: str) -> str:
-    """Condense jsonargparse's nested error report to its most specific line."""
+    """Condense jsonargparse's nested error report to its most specific line, named by the dotted
+    key it is about; an unknown key of a typed option block lists the block's known keys."""
     lines = [line.strip(" -") for line in str(message).splitlines() if line.strip(" -")]
-    key = next((m.group(1) for line in lines if (m := re.match(r'Parser key "([^"]+)"', line))), None)
-    specific = re.compile(r"not accepted|unrecognized|does not exist|Unable to|invalid", re.I)
-    detail = next(
-        (line for line in lines if specific.search(line)), lines[-1] if lines else "invalid arguments"
-    )
+    specific = re.compile(r"not accepted|unrecognized|does not exist|Unable to|invalid|Got value", re.I)
+    found = next((i for i, line in enumerate(lines) if specific.search(line)), None)
+    detail = lines[found] if found is not None else (lines[-1] if lines else "invalid arguments")
+    above = lines[:found] if found is not None else lines
+    key = ".".join(m.group(1) for line in above if (m := re.match(r'Parser key "([^"]+)"', line)))
+    classes = [m.group(1) for line in above if (m := re.search(r"given class_path '([^']+)'", line))]
+    unknown = re.search(r"unrecognized arguments: --([\w.]+)|Option '([\w.]+)' is not accepted", detail)
+    if unknown and classes:
+        name = unknown.group(1) or unknown.group(2)
+        known = _known_keys(classes[-1], name)
+        if known is not None:
+            block = ".".join(filter(None, [key, *name.split(".")[:-1]]))
+            return f"{block}: unknown key(s) {[name.split('.')[-1]]}; known: {known}"
     return f"{key}: {detail}" if key and key not in detail else detail
+
+
+def _known_keys(class_path: str, dotted: str) -> list[str] | None:
+    """The known keys of the option block that the unknown ``dotted`` key of ``class_path``'s
+    arguments sits in (see :func:`genlmk.options.known_keys`); ``None`` if it is none."""
+    import importlib
+
+    from genlmk.options import known_keys
+
+    module, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return known_keys(cls, dotted)
 
 
 def _dotted_keys(data: object, prefix: str = "") -> list[str]:
@@ -129,12 +153,16 @@ def _with_config_file(message: str, argv: list[str]) -> str:
     """Prefix an unknown-option message with the ``--config`` file that holds the option."""
     import yaml
 
+    block_key = re.match(r"([\w.]+): unknown key\(s\) \['([^']+)'\]", message)
     found = re.search(r"[Oo]ption '([^']+)'", message)
-    if found is None:
+    if block_key is not None:
+        wanted = f"{block_key.group(1)}.{block_key.group(2)}"
+    elif found is not None:
+        option = found.group(1).replace(".init_args", "")
+        scope = message.split(":", 1)[0] if re.match(r"[\w.]+: ", message) else ""
+        wanted = f"{scope}.{option}" if scope and not option.startswith(f"{scope}.") else option
+    else:
         return message
-    option = found.group(1).replace(".init_args", "")
-    scope = message.split(":", 1)[0] if re.match(r"[\w.]+: ", message) else ""
-    wanted = f"{scope}.{option}" if scope and not option.startswith(f"{scope}.") else option
     files = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--config"]
     files += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--config=")]
     for file in reversed(files):

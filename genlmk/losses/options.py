@@ -26,6 +26,7 @@ ORDER_LINES: tuple[str, ...] = ("all", "closed")
 _PREFIX = "model.losses"
 
 
+@dataclass(frozen=True)
 class _Checked:
     """The end of the ``__post_init__`` chain of option blocks that combine several bases."""
 
