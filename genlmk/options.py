@@ -95,3 +95,31 @@ def require(condition: bool, name: str, rule: str, value: Any) -> None:
     """
     if not condition:
         raise ConfigError(f"{name} {rule}, got {value!r}")
+
+
+def lay_over(cls: type | None, base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``top``'s keys laid over ``base``'s as the command line lays presets: an option block of
+    ``cls`` (a dataclass field, or an ``__init__`` argument typed as one) field by field, any
+    other value (a free-form dictionary too) replaced whole.
+
+    Args:
+        cls: the class the keys are arguments of (``None``: no option blocks, every key replaced).
+        base, top: ``init_args``-style mappings, ``top`` the later one.
+    """
+    try:
+        if cls is None:
+            types: dict[str, Any] = {}
+        elif dataclasses.is_dataclass(cls):
+            types = _dataclass_field_types(cls)
+        else:
+            types = typing.get_type_hints(cls.__init__)
+    except (NameError, TypeError):
+        types = {}
+    laid = dict(base)
+    for key, value in top.items():
+        nested = _dataclass_in(types.get(key))
+        if nested and isinstance(value, Mapping) and isinstance(laid.get(key), Mapping):
+            laid[key] = lay_over(nested, laid[key], value)
+        else:
+            laid[key] = value
+    return laid

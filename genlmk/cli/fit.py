@@ -64,16 +64,10 @@ def _one_line(message: str) -> str:
 def _known_keys(class_path: str, dotted: str) -> list[str] | None:
     """The known keys of the option block that the unknown ``dotted`` key of ``class_path``'s
     arguments sits in (see :func:`genlmk.options.known_keys`); ``None`` if it is none."""
-    import importlib
-
     from genlmk.options import known_keys
 
-    module, _, name = class_path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):
-        return None
-    return known_keys(cls, dotted)
+    cls = _class_of(class_path)
+    return None if cls is None else known_keys(cls, dotted)
 
 
 def _dotted_keys(data: object, prefix: str = "") -> list[str]:
@@ -92,9 +86,10 @@ def _dotted_keys(data: object, prefix: str = "") -> list[str]:
 def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
     """Each section's ``init_args`` of YAML presets laid over each other as ``fit`` lays them.
 
-    A later file replaces an earlier file's key whole (a ``weights`` dictionary too), so the result
+    A later file changes a typed option block (``losses``, ``renderer``, ...) field by field and
+    replaces any other key whole (a free-form dictionary such as ``landmarker`` too), so the result
     is what ``genlmk fit --config A --config B ...`` gives the model and data module before any
-    command-line override.
+    command-line override (:func:`genlmk.options.lay_over`).
 
     Args:
         configs: preset files or names (``cpu``, ``motion/cpu``), earliest first.
@@ -105,16 +100,32 @@ def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
     Raises:
         ConfigError: a file is missing, not YAML, or not a mapping of sections; the message names it.
     """
+    from genlmk.options import lay_over
     from genlmk.yaml_files import read_yaml
 
     layered: dict[str, dict] = {"model": {}, "data": {}}
+    class_paths: dict[str, str] = {}
     for config in configs:
         preset = read_yaml(_preset_path(config), ConfigError, "preset") or {}
         if not isinstance(preset, dict):
             raise ConfigError(f"{config}: expected a mapping of sections (model, data, trainer, ...)")
-        for section, init_args in layered.items():
-            init_args.update((preset.get(section) or {}).get("init_args") or {})
+        for section in layered:
+            block = preset.get(section) or {}
+            class_paths[section] = block.get("class_path") or class_paths.get(section, "")
+            owner = _class_of(class_paths[section])
+            layered[section] = lay_over(owner, layered[section], block.get("init_args") or {})
     return layered
+
+
+def _class_of(class_path: str) -> type | None:
+    """The class a ``class_path`` names, or ``None`` when it names none."""
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def _preset_path(config: str | Path) -> str | Path:
