@@ -45,15 +45,22 @@ def _one_line(message: str) -> str:
     """Condense jsonargparse's nested error report to its most specific line, named by the dotted
     key it is about; an unknown key of a typed option block lists the block's known keys."""
     lines = [line.strip(" -") for line in str(message).splitlines() if line.strip(" -")]
-    specific = re.compile(r"not accepted|unrecognized|does not exist|Unable to|invalid|Got value", re.I)
+    specific = re.compile(
+        r"not accepted|does not accept|unrecognized|does not exist|Unable to|invalid|Got value", re.I
+    )
     found = next((i for i, line in enumerate(lines) if specific.search(line)), None)
     detail = lines[found] if found is not None else (lines[-1] if lines else "invalid arguments")
     above = lines[:found] if found is not None else lines
     key = ".".join(m.group(1) for line in above if (m := re.match(r'Parser key "([^"]+)"', line)))
     classes = [m.group(1) for line in above if (m := re.search(r"given class_path '([^']+)'", line))]
-    unknown = re.search(r"unrecognized arguments: --([\w.]+)|Option '([\w.]+)' is not accepted", detail)
+    unknown = re.search(
+        r"unrecognized arguments: --([\w.]+)|Option '([\w.]+)' is not accepted"
+        r"|Group '([\w.]+)' does not accept option '([\w.]+)'",
+        detail,
+    )
     if unknown and classes:
-        name = unknown.group(1) or unknown.group(2)
+        group, option = unknown.group(3, 4)
+        name = f"{group}.{option}" if group else unknown.group(1) or unknown.group(2)
         known = _known_keys(classes[-1], name)
         if known is not None:
             block = ".".join(filter(None, [key, *name.split(".")[:-1]]))
