@@ -7,8 +7,10 @@ from dataclasses import FrozenInstanceError
 import pytest
 import torch
 from conftest import TINY_SYSTEM
+from training_helpers import landmark_data, landmark_fit_args
 
-from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
+from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save, load_checkpoint
+from genlmk.cli.main import main
 from genlmk.errors import ConfigError
 from genlmk.inference.landmarker import Landmarker
 from genlmk.losses.options import FlowAppearance, FlowTerm, LandmarkLosses, upgrade_hparams
@@ -143,3 +145,21 @@ def test_the_network_sizes_are_typed_blocks_too():
     with pytest.raises(ConfigError, match=r"model\.generator\.ngf must be at least 1, got 0"):
         LandmarkGAN(template="face", **{**TINY_SYSTEM, "generator": {"ngf": 0}})
     assert build_options(GeneratorOptions, {"blocks": 2}, "model.generator") == GeneratorOptions(blocks=2)
+
+
+def test_fit_resumes_from_a_training_checkpoint_with_the_old_hyperparameter_layout(tmp_path):
+    data = landmark_data(tmp_path / "data", frames=4)
+    assert main(landmark_fit_args(data, tmp_path / "first", steps=2)) == 0
+    (first,) = (tmp_path / "first").glob("landmarks/version_0/checkpoints/last.ckpt")
+    checkpoint = torch.load(first, map_location="cpu", weights_only=True)
+    hparams = {key: value for key, value in checkpoint["hyper_parameters"].items() if key != "losses"}
+    checkpoint["hyper_parameters"] = {**hparams, **OLD_LOSS_HPARAMS}
+    old = tmp_path / "old.ckpt"
+    atomic_torch_save(checkpoint, old)
+
+    assert main([*landmark_fit_args(data, tmp_path / "resumed", steps=4), "--ckpt_path", str(old)]) == 0
+    (resumed,) = (tmp_path / "resumed").glob("landmarks/version_0/checkpoints/last.ckpt")
+    stored = load_checkpoint(resumed)
+    assert stored["global_step"] == 4
+    flow = stored["hyper_parameters"]["losses"]["flow"]
+    assert (flow["weight"], flow["method"], flow["window"]) == (20.0, "dis", 31)  # the old checkpoint's

@@ -225,19 +225,30 @@ def _cli_class():
 
         def _parse_ckpt_path(self) -> None:
             # Lightning's CLI reads the model's hyperparameters from a --ckpt_path file into the
-            # configuration: check that the file is a training checkpoint first, and name it when
-            # its hyperparameters do not fit the configured model
+            # configuration; here the file is checked to be a training checkpoint first, a
+            # landmark system's old flat hyperparameters are translated into the ``losses``
+            # layout, and the file is named when its hyperparameters do not fit the configured model
             from jsonargparse import ArgumentError
 
+            from genlmk.checkpoints import KIND_KEY
+            from genlmk.losses.options import upgrade_hparams
             from genlmk.training.resume import read_training_checkpoint
 
             subcommand = self.config.get("subcommand")
             path = self.config[subcommand].get("ckpt_path") if subcommand else None
             if path is None or str(path) in _LIGHTNING_SPECIAL_CKPTS:
                 return
-            read_training_checkpoint(path)
+            checkpoint = read_training_checkpoint(path)
+            hparams = dict(checkpoint.get("hyper_parameters") or {})
+            if checkpoint.get(KIND_KEY) == "landmarks":
+                hparams = upgrade_hparams(hparams)
+            hparams.pop("_instantiator", None)
+            if not hparams:
+                return
+            if "_class_path" in hparams:
+                hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
             try:
-                super()._parse_ckpt_path()
+                self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
             except ArgumentError as exc:
                 raise CheckpointError(
                     f"{path}: its hyperparameters do not fit the configured model ({_one_line(str(exc))})"
