@@ -70,7 +70,11 @@ def known_keys(cls: type, dotted: str) -> list[str] | None:
         dotted: a key path below the class's arguments, its last part the unknown key.
     """
     try:
-        types = _dataclass_field_types(cls) if dataclasses.is_dataclass(cls) else typing.get_type_hints(cls.__init__)
+        types = (
+            _dataclass_field_types(cls)
+            if dataclasses.is_dataclass(cls)
+            else typing.get_type_hints(cls.__init__)
+        )
     except (NameError, TypeError):
         return None
     *blocks, _ = dotted.split(".")

@@ -172,7 +172,9 @@ def test_the_equivariance_threshold_option_reaches_the_loss():
     frames, marked = torch.rand(2, 3, SIZE, SIZE), torch.rand(2, 3, SIZE, SIZE)
 
     def loss_with_threshold(threshold: float) -> float:
-        model.losses = replace(model.losses, equivariance=replace(model.losses.equivariance, threshold=threshold))
+        model.losses = replace(
+            model.losses, equivariance=replace(model.losses.equivariance, threshold=threshold)
+        )
         torch.manual_seed(3)  # the same warp and appearance change for every threshold
         return model.generator_losses(frames, marked)[1]["equivariance"].item()
 

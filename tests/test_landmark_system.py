@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_SYSTEM
 
 from genlmk.data.synthetic import SynthConfig, write_synthetic_dataset
@@ -11,6 +10,7 @@ from genlmk.data.unpaired import UnpairedFramesDataModule
 from genlmk.errors import ConfigError
 from genlmk.systems.image_pool import ImagePool
 from genlmk.systems.landmarks import LandmarkGAN
+
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
@@ -27,7 +27,9 @@ def synth(tmp_path_factory):
 
 def test_generator_losses_are_finite_and_complete(synth):
     model = LandmarkGAN(
-        template=str(synth / "template.yaml"), losses={"identity": {"weight": 1.0}, "paint_free": {"weight": 1.0}}, **TINY_SYSTEM
+        template=str(synth / "template.yaml"),
+        losses={"identity": {"weight": 1.0}, "paint_free": {"weight": 1.0}},
+        **TINY_SYSTEM,
     )
     batch = torch.rand(2, 3, 64, 64)
     total, parts, images = model.generator_losses(batch, torch.rand(2, 3, 64, 64))
@@ -58,11 +60,17 @@ def test_heatmap_landmarker_trains_through_the_generator_losses(synth):
 
 
 def test_unknown_loss_weight_or_network_option_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"model\.losses: unknown key\(s\) \['cylce'\]; known: \['chamfer', "):
+    with pytest.raises(
+        ConfigError, match=r"model\.losses: unknown key\(s\) \['cylce'\]; known: \['chamfer', "
+    ):
         LandmarkGAN(template="face", losses={"cylce": {"weight": 1.0}}, **TINY_SYSTEM)
-    with pytest.raises(ConfigError, match=r"model\.losses\.flow: unknown key\(s\) \['windw'\]; known: \['aperture'"):
+    with pytest.raises(
+        ConfigError, match=r"model\.losses\.flow: unknown key\(s\) \['windw'\]; known: \['aperture'"
+    ):
         LandmarkGAN(template="face", losses={"flow": {"windw": 15}}, **TINY_SYSTEM)
-    with pytest.raises(ConfigError, match=r"model\.renderer: unknown key\(s\) \['backnd'\]; known: \['backend'"):
+    with pytest.raises(
+        ConfigError, match=r"model\.renderer: unknown key\(s\) \['backnd'\]; known: \['backend'"
+    ):
         LandmarkGAN(template="face", renderer={"backnd": "splat"}, **TINY_SYSTEM)
     with pytest.raises(ConfigError, match=r"model\.generator: unknown key\(s\) \['depth'\]"):
         LandmarkGAN(template="face", **{**TINY_SYSTEM, "generator": {"depth": 3}})

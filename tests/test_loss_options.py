@@ -40,7 +40,10 @@ OLD_LOSS_HPARAMS = {
     [
         ({"gan": {"weight": -1.0}}, r"model\.losses\.gan\.weight must be >= 0, got -1\.0"),
         ({"chamfer": {"samples": 0}}, r"model\.losses\.chamfer\.samples must be at least 1, got 0"),
-        ({"paint_free": {"tolerance": 0.0}}, r"model\.losses\.paint_free\.tolerance must be a cosine distance"),
+        (
+            {"paint_free": {"tolerance": 0.0}},
+            r"model\.losses\.paint_free\.tolerance must be a cosine distance",
+        ),
         ({"equivariance": {"affine": -0.1}}, r"model\.losses\.equivariance\.affine must not be negative"),
         ({"flow": {"weight": float("nan")}}, r"model\.losses\.flow\.weight must be >= 0, got nan"),
         ({"flow": 3}, r"model\.losses\.flow: expected a mapping of FlowTerm fields, got 3"),
@@ -52,7 +55,9 @@ def test_each_bad_loss_setting_is_a_one_line_config_error_naming_the_option(bloc
 
 
 def test_a_mapping_fills_only_the_fields_it_names_and_the_options_are_frozen():
-    losses = build_options(LandmarkLosses, {"flow": {"weight": 2.0, "appearance": {"jpeg": 40}}}, "model.losses")
+    losses = build_options(
+        LandmarkLosses, {"flow": {"weight": 2.0, "appearance": {"jpeg": 40}}}, "model.losses"
+    )
     assert losses.flow == FlowTerm(weight=2.0, appearance=FlowAppearance(jpeg=40))
     assert losses.chamfer == LandmarkLosses().chamfer and losses.weight("cycle") == 10.0
     assert losses.flow.aperture is True  # the default: along-line motion from the affine fit
@@ -94,7 +99,11 @@ def test_old_flat_hyperparameters_are_translated_into_the_losses_layout():
     assert (losses.chamfer.weight, losses.paint_free.weight, losses.flow.weight) == (5.0, 10.0, 20.0)
     assert (losses.flow.method, losses.flow.window, losses.flow.threshold) == ("dis", 31, 0.25)
     assert losses.flow.aperture is False and losses.flow.appearance.amounts()["gain"] == 0.08
-    assert (losses.chamfer.tolerance, losses.paint_free.tolerance, losses.chamfer.samples) == (0.05, 0.05, 256)
+    assert (losses.chamfer.tolerance, losses.paint_free.tolerance, losses.chamfer.samples) == (
+        0.05,
+        0.05,
+        256,
+    )
     assert (losses.equivariance.jpeg, losses.equivariance.threshold) == (40, 0.5)
     assert losses.equivariance.weight == 0.0 and losses.order.lines == "closed"
     new = {"lr": 1e-3, "losses": {"flow": {"weight": 1.0}}}

@@ -24,7 +24,10 @@ def test_presets_laid_over_each_other_take_each_key_from_the_last_file_that_sets
     layered = layered_init_args([PRESETS / name for name in names])
     assert layered["model"]["landmarker"]["head"] == "heatmap"  # heatmap.yaml over cpu.yaml
     # the loss blocks field by field: video.yaml's terms added, cpu.yaml's weights kept
-    assert layered["model"]["losses"] == {**_model_args("cpu.yaml")["losses"], **_model_args("video.yaml")["losses"]}
+    assert layered["model"]["losses"] == {
+        **_model_args("cpu.yaml")["losses"],
+        **_model_args("video.yaml")["losses"],
+    }
     assert layered["model"]["lr"] == _model_args("cpu.yaml")["lr"]  # only cpu.yaml sets it
     assert layered["data"]["temporal"] is True and layered["data"]["batch_size"] == 8
     bare = tmp_path / "bare.yaml"
@@ -73,7 +76,11 @@ def test_the_video_preset_trains_with_the_aperture_flow_loss_on_changed_next_fra
     flow = losses["flow"]
     assert flow["aperture"] is True and losses["order"]["lines"] == "all"
     assert (flow["window"], flow["threshold"]) == (31, 0.25)
-    assert flow["weight"] == 20.0 and losses["chamfer"]["weight"] == 5.0 and losses["paint_free"]["weight"] == 10.0
+    assert (
+        flow["weight"] == 20.0
+        and losses["chamfer"]["weight"] == 5.0
+        and losses["paint_free"]["weight"] == 10.0
+    )
     equivariance = losses["equivariance"]
     assert (equivariance["weight"], equivariance["jpeg"], equivariance["affine"]) == (5.0, 40, 0.08)
     appearance = {"gain": 0.08, "color": 0.03, "gamma": 0.05, "noise": 0.01, "ramp": 0.08, "jpeg": 40}

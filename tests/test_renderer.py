@@ -215,7 +215,10 @@ def test_wrong_image_size_is_a_clear_error(face_template):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"backend": "opengl"}, r"model\.renderer\.backend must be one of \('splat', 'pytorch3d'\), got 'opengl'"),
+        (
+            {"backend": "opengl"},
+            r"model\.renderer\.backend must be one of \('splat', 'pytorch3d'\), got 'opengl'",
+        ),
         ({"center_coverage": 0.5}, r"model\.renderer\.center_coverage must be in \(0\.5, 1\), got 0\.5"),
         ({"sample_spacing": 0.0}, r"model\.renderer\.sample_spacing must be in \(0, 3\] sigma"),
         ({"truncate": 1.0}, r"model\.renderer\.truncate must be at least 2 sigma, got 1\.0"),

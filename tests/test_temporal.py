@@ -108,7 +108,9 @@ def test_the_flow_aperture_option_changes_a_non_affine_flow_target(tiny_system, 
     losses = []
     for aperture in (False, True):
         torch.manual_seed(0)  # the same network weights for both
-        model = _tiny_flow_model(tiny_system, monkeypatch, lambda xs, ys: torch.sin(xs / 6.0), aperture=aperture)
+        model = _tiny_flow_model(
+            tiny_system, monkeypatch, lambda xs, ys: torch.sin(xs / 6.0), aperture=aperture
+        )
         losses.append(model.generator_losses(frames, marked, frames.clone())[1]["flow"].item())
     assert losses[0] > 0 and losses[1] > 0 and abs(losses[0] - losses[1]) > 1e-4
 
@@ -307,7 +309,10 @@ def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(tiny_
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ({"method": "raft"}, r"model\.losses\.flow\.method must be one of \('farneback', 'dis'\), got 'raft'"),
+        (
+            {"method": "raft"},
+            r"model\.losses\.flow\.method must be one of \('farneback', 'dis'\), got 'raft'",
+        ),
         ({"window": 1}, r"model\.losses\.flow\.window must be at least 3 pixels, got 1"),
         ({"threshold": 0.0}, r"model\.losses\.flow\.threshold must be positive, got 0\.0"),
         ({"appearance": {"blur": 1.0}}, r"model\.losses\.flow\.appearance: unknown key\(s\) \['blur'\]"),

@@ -44,7 +44,9 @@ class LossTerm(_Checked):
     def __post_init__(self) -> None:
         super().__post_init__()
         weight = self.weight
-        require(math.isfinite(weight) and weight >= 0, f"{_PREFIX}.{self.name}.weight", "must be >= 0", weight)
+        require(
+            math.isfinite(weight) and weight >= 0, f"{_PREFIX}.{self.name}.weight", "must be >= 0", weight
+        )
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,15 @@ class OrderTerm(LossTerm):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(self.lines in ORDER_LINES, f"{_PREFIX}.order.lines", f"must be one of {ORDER_LINES}", self.lines)
+        require(
+            self.lines in ORDER_LINES, f"{_PREFIX}.order.lines", f"must be one of {ORDER_LINES}", self.lines
+        )
 
 
 def _require_tolerance(term: str, tolerance: float) -> None:
-    require(0 < tolerance < 2, f"{_PREFIX}.{term}.tolerance", "must be a cosine distance in (0, 2)", tolerance)
+    require(
+        0 < tolerance < 2, f"{_PREFIX}.{term}.tolerance", "must be a cosine distance in (0, 2)", tolerance
+    )
 
 
 @dataclass(frozen=True)
