@@ -120,7 +120,9 @@ def main() -> None:
     )
     parser.add_argument("--flow", type=float, help="flow loss weight (above 0 implies --video)")
     parser.add_argument("--equivariance", type=float, help="equivariance loss weight")
-    parser.add_argument("--order", type=float, help="line order loss weight (which lines: model.losses.order.lines)")
+    parser.add_argument(
+        "--order", type=float, help="line order loss weight (which lines: model.losses.order.lines)"
+    )
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
