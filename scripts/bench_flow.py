@@ -9,8 +9,8 @@ ground truth's own frame-to-frame motion.
 With ``--template`` it also prints the flow's *along-line gain*, the least-squares slope of the flow's
 motion along each landmark's template line on the true one (below 1: the flow falls short along
 the lines, the aperture problem), and both figures again for the motion that the flow loss uses with
-``--model.flow_aperture true`` (the along-line part from an affine motion fitted across the lines;
-every landmark counted as trusted here).
+``model.losses.flow.aperture`` on, its default (the along-line part from an affine motion fitted
+across the lines; every landmark counted as trusted here).
 
 Usage:
     .venv/bin/python scripts/bench_flow.py --video runs/synth_face/train_unmarked_video.mp4 \

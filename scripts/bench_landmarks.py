@@ -42,7 +42,6 @@ from genlmk.cli.fit import layered_init_args
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
 from genlmk.errors import GenlmkError
 from genlmk.evaluation.landmarks import evaluate_landmark_files
-from genlmk.systems.landmarks import DEFAULT_WEIGHTS
 from genlmk.template import Template
 
 SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
@@ -121,14 +120,16 @@ def main() -> None:
     )
     parser.add_argument("--flow", type=float, help="flow loss weight (above 0 implies --video)")
     parser.add_argument("--equivariance", type=float, help="equivariance loss weight")
-    parser.add_argument("--order", type=float, help="line order loss weight (which lines: model.order_lines)")
+    parser.add_argument(
+        "--order", type=float, help="line order loss weight (which lines: model.losses.order.lines)"
+    )
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     data, out = Path(args.data), Path(args.out)
     # the presets first: a bad one stops the run before it makes any folder or data
     configs = args.config or ["configs/landmarks/cpu.yaml"]
     layered = layered_init_args(configs)
-    model_args, data_args = layered["model"], layered["data"]
+    data_args = layered["data"]
     out.mkdir(parents=True, exist_ok=True)
     if not (data / "template.yaml").is_file():
         genlmk("synth", "--template", args.template, "--out", str(data))
@@ -139,21 +140,17 @@ def main() -> None:
         fit += ["--data.unmarked", str(data / TRAINING_VIDEO[1]), "--data.temporal", "true"]
     else:
         fit += ["--data.unmarked", str(data / "train_unmarked")]
-    weights = dict(model_args["weights"])
     chosen = {"flow": args.flow, "equivariance": args.equivariance, "order": args.order}
-    chosen = {name: weight for name, weight in chosen.items() if weight is not None}
-    if chosen:
-        weights.update(chosen)
-        fit += ["--model.weights", json.dumps(weights)]
+    for name, weight in chosen.items():
+        if weight is not None:
+            fit += [f"--model.losses.{name}.weight", str(weight)]
     if args.steps:
         fit += ["--trainer.max_steps", str(args.steps)]
     checkpoint, train_seconds = train(out, [*fit, *args.fit_args])
 
-    # the weights the run trained with, whatever set them (presets, --flow, a --model.weights after --)
-    trained_weights = {
-        **DEFAULT_WEIGHTS,
-        **(load_checkpoint(checkpoint)["hyper_parameters"]["weights"] or {}),
-    }
+    # the weights the run trained with, whatever set them (presets, --flow, a --model.losses after --)
+    losses = load_checkpoint(checkpoint)["hyper_parameters"]["losses"]
+    trained_weights = {term: block["weight"] for term, block in losses.items()}
 
     rows = []
     for name, source in (*SETS, TRAINING_VIDEO) if on_video else SETS:

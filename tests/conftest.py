@@ -62,3 +62,25 @@ def run_script(name: str, *args) -> subprocess.CompletedProcess:
     """Run ``scripts/<name>`` from the repository root in a fresh interpreter, as a user would."""
     command = [sys.executable, str(SCRIPTS / name), *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, cwd=SCRIPTS.parent)
+
+
+# the smallest LandmarkGAN networks the tests build at 64 x 64 px (seconds on a CPU)
+TINY_SYSTEM = {
+    "image_size": (64, 64),
+    "landmarker": {"channels": [4, 8, 8, 8], "hidden": 16},
+    "generator": {"ngf": 4, "blocks": 1, "residual": True},
+    "discriminator": {"ndf": 4, "layers": 2},
+    "image_log_every": 0,
+}
+
+
+@pytest.fixture
+def tiny_system():
+    """A factory of tiny :class:`~genlmk.systems.landmarks.LandmarkGAN` s on the ``face``
+    template: ``tiny_system(losses={"flow": {"weight": 1.0}}, ...)`` overrides any argument."""
+    from genlmk.systems.landmarks import LandmarkGAN
+
+    def build(**options):
+        return LandmarkGAN(**{"template": "face", **TINY_SYSTEM, **options})
+
+    return build

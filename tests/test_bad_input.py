@@ -57,6 +57,7 @@ def inputs(tmp_path_factory) -> Path:
     atomic_torch_save({KIND_KEY: "motion", "state_dict": {}}, root / "motion.ckpt")
     (root / "bad_template.yaml").write_text(yaml.safe_dump({**small_template_dict(), "colour": "red"}))
     (root / "typo.yaml").write_text("trainer:\n  max_stepz: 3\n")
+    (root / "loss_typo.yaml").write_text("model:\n  init_args:\n    losses: {flow: {weight: 1, windw: 15}}\n")
     (root / "a_file").write_text("a file, not a folder")
     landmark_data(root / "data", frames=4)
     # outputs of earlier runs that no failing command may touch
@@ -134,6 +135,21 @@ ERRORS = {
         lambda r: _fit(r, "--config", r / "typo.yaml"),
         "typo.yaml",
         "does not accept option 'trainer.max_stepz'",
+    ),
+    "unknown key of a loss block in a file": (
+        lambda r: _fit(r, "--config", r / "loss_typo.yaml"),
+        "loss_typo.yaml",
+        "model.losses.flow: unknown key(s) ['windw']; known: ['aperture', 'appearance', 'method',",
+    ),
+    "unknown renderer key on the command line": (
+        lambda r: _fit(r, "--model.renderer.backnd", "splat"),
+        "model.renderer",
+        "unknown key(s) ['backnd']; known: ['backend', 'center_coverage', 'points_per_pixel',",
+    ),
+    "loss setting out of range": (
+        lambda r: _fit(r, "--model.losses.flow.window", "2"),
+        "model.losses.flow.window",
+        "must be at least 3 pixels, got 2",
     ),
     "unknown model option on the command line": (
         lambda r: _fit(r, "--model.init_args.colour", "red"),

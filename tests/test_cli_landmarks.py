@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from training_helpers import tiny_model_args
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, load_checkpoint
 from genlmk.cli.main import main
@@ -34,12 +35,7 @@ def _fit_args(root, out, steps=4):
         str(root / "template.yaml"),
         "--model.image_size",
         "[64, 64]",
-        "--model.landmarker",
-        '{"channels": [4, 8, 8, 8], "hidden": 16, "coords": true}',
-        "--model.generator",
-        '{"ngf": 4, "blocks": 1, "residual": true}',
-        "--model.discriminator",
-        '{"ndf": 4, "layers": 2}',
+        *tiny_model_args(coords=True),
         "--model.image_log_every",
         "2",
         "--trainer.max_steps",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -120,22 +122,19 @@ def test_jpeg_round_trip_degrades_by_quality_and_is_reproducible():
         random_jpeg(image, 100)
 
 
-def _system(**options):
+def _system(**equivariance):
+    """A tiny system at SIZE px with the equivariance term's ``equivariance`` settings."""
+    from conftest import TINY_SYSTEM
+
     from genlmk.systems.landmarks import LandmarkGAN
 
-    return LandmarkGAN(
-        template="face",
-        image_size=(SIZE, SIZE),
-        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
-        generator={"ngf": 4, "blocks": 1},
-        discriminator={"ndf": 4, "layers": 2},
-        **options,
-    )
+    options = {**TINY_SYSTEM, "image_size": (SIZE, SIZE)}
+    return LandmarkGAN(template="face", losses={"equivariance": equivariance}, **options)
 
 
 def test_equivariance_term_enters_the_system_losses_and_trains_the_landmarker():
     torch.manual_seed(0)
-    model = _system(weights={"equivariance": 1.0})
+    model = _system(weight=1.0)
     frames = torch.rand(2, 3, SIZE, SIZE)
     _, parts, _ = model.generator_losses(frames, torch.rand(2, 3, SIZE, SIZE))
     # untrained, the landmarker answers the template whatever the frame: the loss is the warp's motion
@@ -148,7 +147,7 @@ def test_equivariance_term_enters_the_system_losses_and_trains_the_landmarker():
 
 def test_no_warp_and_no_change_gives_no_equivariance_loss():
     nothing = {"affine": 0, "gain": 0, "color": 0, "gamma": 0, "noise": 0}
-    model = _system(weights={"equivariance": 1.0}, equivariance=nothing)
+    model = _system(weight=1.0, **nothing)
     _, parts, _ = model.generator_losses(torch.rand(2, 3, SIZE, SIZE), torch.rand(2, 3, SIZE, SIZE))
     assert parts["equivariance"].item() == pytest.approx(0.0, abs=1e-5)
 
@@ -169,27 +168,29 @@ def test_a_smaller_threshold_pulls_harder_on_small_misses():
 
 
 def test_the_equivariance_threshold_option_reaches_the_loss():
-    model = _system(weights={"equivariance": 1.0}, equivariance={"threshold": 0.05})
+    model = _system(weight=1.0, threshold=0.05)
     frames, marked = torch.rand(2, 3, SIZE, SIZE), torch.rand(2, 3, SIZE, SIZE)
 
     def loss_with_threshold(threshold: float) -> float:
-        model.equivariance_change["threshold"] = threshold
+        model.losses = replace(
+            model.losses, equivariance=replace(model.losses.equivariance, threshold=threshold)
+        )
         torch.manual_seed(3)  # the same warp and appearance change for every threshold
         return model.generator_losses(frames, marked)[1]["equivariance"].item()
 
     # the untrained landmarker misses the warp's motion by pixels: the loss is ~|miss| with a tiny
     # threshold and ~miss**2 / (2 * threshold) with a huge one
     assert loss_with_threshold(1e4) < loss_with_threshold(1.0) < loss_with_threshold(0.05)
-    assert model.hparams["equivariance"] == {"threshold": 0.05}
+    assert model.hparams["losses"]["equivariance"]["threshold"] == 0.05
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"threshold": 0}, r"model\.equivariance: threshold must be positive, got 0"),
-        ({"shift": 0.1}, r"unknown equivariance options \['shift'\]"),
-        ({"noise": -0.1}, r"model\.equivariance: \['noise'\] must not be negative"),
-        ({"jpeg": 100}, r"model\.equivariance: jpeg must be 0 or a quality in \[1, 95\], got 100"),
+        ({"threshold": 0}, r"model\.losses\.equivariance\.threshold must be positive, got 0"),
+        ({"shift": 0.1}, r"model\.losses\.equivariance: unknown key\(s\) \['shift'\]; known: \['affine', "),
+        ({"noise": -0.1}, r"model\.losses\.equivariance\.noise must not be negative, got -0\.1"),
+        ({"jpeg": 100}, r"model\.losses\.equivariance\.jpeg must be 0 or a quality in \[1, 95\], got 100"),
     ],
     ids=["zero_threshold", "unknown_key", "negative", "jpeg_quality"],
 )
@@ -197,4 +198,4 @@ def test_bad_equivariance_options_are_refused_when_the_model_is_built(options, m
     from genlmk.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message):
-        _system(equivariance=options)
+        _system(**options)

@@ -3,20 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_SYSTEM
 
 from genlmk.data.synthetic import SynthConfig, write_synthetic_dataset
 from genlmk.data.unpaired import UnpairedFramesDataModule
 from genlmk.errors import ConfigError
 from genlmk.systems.image_pool import ImagePool
 from genlmk.systems.landmarks import LandmarkGAN
-
-SMALL = {
-    "image_size": (64, 64),
-    "landmarker": {"channels": [4, 8, 8, 8], "hidden": 16, "coords": True},
-    "generator": {"ngf": 4, "blocks": 1, "residual": True},
-    "discriminator": {"ndf": 4, "layers": 2},
-    "image_log_every": 0,
-}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +27,9 @@ def synth(tmp_path_factory):
 
 def test_generator_losses_are_finite_and_complete(synth):
     model = LandmarkGAN(
-        template=str(synth / "template.yaml"), weights={"identity": 1.0, "paint_free": 1.0}, **SMALL
+        template=str(synth / "template.yaml"),
+        losses={"identity": {"weight": 1.0}, "paint_free": {"weight": 1.0}},
+        **TINY_SYSTEM,
     )
     batch = torch.rand(2, 3, 64, 64)
     total, parts, images = model.generator_losses(batch, torch.rand(2, 3, 64, 64))
@@ -57,7 +52,7 @@ def test_generator_losses_are_finite_and_complete(synth):
 
 def test_heatmap_landmarker_trains_through_the_generator_losses(synth):
     landmarker = {"channels": [4, 8, 8, 8], "hidden": 8, "head": "heatmap", "norm": "instance"}
-    model = LandmarkGAN(template=str(synth / "template.yaml"), **{**SMALL, "landmarker": landmarker})
+    model = LandmarkGAN(template=str(synth / "template.yaml"), **{**TINY_SYSTEM, "landmarker": landmarker})
     total, _, images = model.generator_losses(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
     assert torch.isfinite(total) and images["landmarks_unmarked"].shape == (2, 68, 2)
     total.backward()
@@ -65,20 +60,30 @@ def test_heatmap_landmarker_trains_through_the_generator_losses(synth):
 
 
 def test_unknown_loss_weight_or_network_option_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"unknown loss weights \['cylce'\]"):
-        LandmarkGAN(template="face", weights={"cylce": 1.0}, **SMALL)
-    with pytest.raises(ConfigError, match=r"unknown generator options \['depth'\]"):
-        LandmarkGAN(template="face", **{**SMALL, "generator": {"depth": 3}})
+    with pytest.raises(
+        ConfigError, match=r"model\.losses: unknown key\(s\) \['cylce'\]; known: \['chamfer', "
+    ):
+        LandmarkGAN(template="face", losses={"cylce": {"weight": 1.0}}, **TINY_SYSTEM)
+    with pytest.raises(
+        ConfigError, match=r"model\.losses\.flow: unknown key\(s\) \['windw'\]; known: \['aperture'"
+    ):
+        LandmarkGAN(template="face", losses={"flow": {"windw": 15}}, **TINY_SYSTEM)
+    with pytest.raises(
+        ConfigError, match=r"model\.renderer: unknown key\(s\) \['backnd'\]; known: \['backend'"
+    ):
+        LandmarkGAN(template="face", renderer={"backnd": "splat"}, **TINY_SYSTEM)
+    with pytest.raises(ConfigError, match=r"model\.generator: unknown key\(s\) \['depth'\]"):
+        LandmarkGAN(template="face", **{**TINY_SYSTEM, "generator": {"depth": 3}})
     with pytest.raises(ConfigError, match=r"unknown landmarker options \['hed'\]"):
-        LandmarkGAN(template="face", **{**SMALL, "landmarker": {"hed": "heatmap"}})
+        LandmarkGAN(template="face", **{**TINY_SYSTEM, "landmarker": {"hed": "heatmap"}})
     with pytest.raises(
         ConfigError, match=r"landmarker: head must be 'offsets', 'affine' or 'heatmap', got 'dense'"
     ):
-        LandmarkGAN(template="face", **{**SMALL, "landmarker": {"head": "dense"}})
+        LandmarkGAN(template="face", **{**TINY_SYSTEM, "landmarker": {"head": "dense"}})
 
 
 def test_template_is_kept_in_hyperparameters_as_its_yaml_structure(synth):
-    model = LandmarkGAN(template=str(synth / "template.yaml"), **SMALL)
+    model = LandmarkGAN(template=str(synth / "template.yaml"), **TINY_SYSTEM)
     assert isinstance(model.hparams["template"], dict)
     again = LandmarkGAN(**{**model.hparams, "template": model.hparams["template"]})
     assert again.template.names == model.template.names
@@ -95,7 +100,7 @@ def test_data_module_splits_resizes_and_scales_ground_truth(synth):
         val_fraction=0.2,
         unmarked_gt=str(synth / "train_unmarked_gt.csv"),
     )
-    model = LandmarkGAN(template=str(synth / "template.yaml"), **SMALL)
+    model = LandmarkGAN(template=str(synth / "template.yaml"), **TINY_SYSTEM)
 
     class _Trainer:
         lightning_module = model
@@ -119,7 +124,7 @@ def test_data_module_refuses_a_size_other_than_the_model_s(synth):
     )
 
     class _Trainer:
-        lightning_module = LandmarkGAN(template="face", **SMALL)
+        lightning_module = LandmarkGAN(template="face", **TINY_SYSTEM)
 
     data.trainer = _Trainer()
     with pytest.raises(ConfigError, match=r"data.image_size \[96, 96\] differs from the model's \[64, 64\]"):

@@ -136,17 +136,10 @@ def test_order_loss_refuses_a_ratio_outside_zero_one():
         line_order_loss(POINTS[None], POINTS, LINES, CLOSED, ratio=1.0)
 
 
-def test_order_term_enters_the_system_losses_only_when_weighted():
-    small = {
-        "image_size": (64, 64),
-        "landmarker": {"channels": [4, 8, 8, 8], "hidden": 16},
-        "generator": {"ngf": 4, "blocks": 1, "residual": True},
-        "discriminator": {"ndf": 4, "layers": 2},
-        "image_log_every": 0,
-    }
+def test_order_term_enters_the_system_losses_only_when_weighted(tiny_system):
     images = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
-    _, without, _ = LandmarkGAN(template="face", **small).generator_losses(*images)
-    model = LandmarkGAN(template="face", weights={"order": 1.0}, **small)
+    _, without, _ = tiny_system().generator_losses(*images)
+    model = tiny_system(losses={"order": {"weight": 1.0}})
     # an untrained landmarker answers (nearly) the template: in order, so the hinge is at rest
     _, parts, _ = model.generator_losses(*images)
     assert "order" not in without
@@ -155,11 +148,11 @@ def test_order_term_enters_the_system_losses_only_when_weighted():
     assert model._order_loss(slid[None]).item() > 1.0
 
 
-def test_the_order_term_takes_the_open_lines_by_default_and_closed_ones_only_when_asked():
-    small = {"landmarker": {"channels": [4, 8, 8, 8], "hidden": 16}, "image_log_every": 0}
-    closed_only = LandmarkGAN(template="face", weights={"order": 1.0}, order_lines="closed", **small)
-    every_line = LandmarkGAN(template="face", weights={"order": 1.0}, **small)
-    assert every_line.hparams.order_lines == "all"  # the default, kept in the checkpoint's hyperparameters
+def test_the_order_term_takes_the_open_lines_by_default_and_closed_ones_only_when_asked(tiny_system):
+    closed_only = tiny_system(image_size=(128, 128), losses={"order": {"weight": 1.0, "lines": "closed"}})
+    every_line = tiny_system(image_size=(128, 128), losses={"order": {"weight": 1.0}})
+    # the default, kept in the checkpoint's hyperparameters
+    assert every_line.hparams["losses"]["order"]["lines"] == "all"
     (jaw_line,) = [k for k, line in enumerate(FACE.lines) if FACE.names[line[0]] == "jaw_00"]
     slid = _jaw_slid_along_a_stretch(every_line.template_points, torch.tensor(FACE.lines[jaw_line]))
     assert closed_only._order_loss(slid[None]).item() == 0.0
@@ -168,5 +161,5 @@ def test_the_order_term_takes_the_open_lines_by_default_and_closed_ones_only_whe
 
 
 def test_an_unknown_order_lines_setting_is_refused_when_the_model_is_built():
-    with pytest.raises(ConfigError, match=r"model\.order_lines: expected one of .*, got 'open'"):
-        LandmarkGAN(template="face", order_lines="open", image_log_every=0)
+    with pytest.raises(ConfigError, match=r"model\.losses\.order\.lines must be one of .*, got 'open'"):
+        LandmarkGAN(template="face", losses={"order": {"lines": "open"}}, image_log_every=0)

@@ -91,6 +91,16 @@ def test_generator_losses_without_gan_are_finite_and_backpropagate():
 def test_system_configuration_errors():
     with pytest.raises(ConfigError, match=r"model.loss_weights: unknown key\(s\) \['perceptul'\]"):
         MotionTransferSystem(model_params=TINY, loss_weights={"perceptul": [1.0]})
+    with pytest.raises(ConfigError, match=r"model\.loss_weights\.perceptual must be >= 0, got -1\.0"):
+        MotionTransferSystem(model_params=TINY, loss_weights={"perceptual": [10.0, -1.0]})
+    with pytest.raises(ConfigError, match=r"model\.transform_params: unknown key\(s\) \['sigma'\]"):
+        MotionTransferSystem(model_params=TINY, transform_params={"sigma": 0.1})
+    stored = _system(optical_flow=2.0).hparams["loss_weights"]  # plain values, the rest the defaults
+    assert (
+        stored["perceptual"] == [10.0]
+        and stored["optical_flow"] == 2.0
+        and stored["equivariance_value"] == 10.0
+    )
     with pytest.raises(ConfigError, match="optical_flow > 0 needs flow pairs"):
         _system(optical_flow=1.0).generator_losses(
             {k: torch.rand(1, 3, 32, 32) for k in ("source", "driving")}

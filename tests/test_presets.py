@@ -23,7 +23,11 @@ def test_presets_laid_over_each_other_take_each_key_from_the_last_file_that_sets
     names = ("cpu.yaml", "heatmap.yaml", "video.yaml")
     layered = layered_init_args([PRESETS / name for name in names])
     assert layered["model"]["landmarker"]["head"] == "heatmap"  # heatmap.yaml over cpu.yaml
-    assert layered["model"]["weights"] == _model_args("video.yaml")["weights"]  # replaced whole
+    # the loss blocks field by field: video.yaml's terms added, cpu.yaml's weights kept
+    assert layered["model"]["losses"] == {
+        **_model_args("cpu.yaml")["losses"],
+        **_model_args("video.yaml")["losses"],
+    }
     assert layered["model"]["lr"] == _model_args("cpu.yaml")["lr"]  # only cpu.yaml sets it
     assert layered["data"]["temporal"] is True and layered["data"]["batch_size"] == 8
     bare = tmp_path / "bare.yaml"
@@ -47,10 +51,15 @@ def test_a_preset_that_is_missing_or_not_a_yaml_mapping_is_named_in_a_config_err
         layered_init_args([PRESETS / "cpu.yaml", preset])
 
 
-def test_the_video_preset_keeps_every_cpu_preset_weight_and_adds_the_temporal_terms():
-    cpu, video = _model_args("cpu.yaml")["weights"], _model_args("video.yaml")["weights"]
-    assert {name: video.get(name) for name in cpu} == cpu
-    assert video["flow"] > 0 and video["equivariance"] > 0 and video["order"] > 0
+@pytest.mark.parametrize("base", ["cpu.yaml", "gpu.yaml"])
+def test_the_video_preset_changes_only_the_terms_it_names(base):
+    laid = layered_init_args([PRESETS / base, PRESETS / "video.yaml"])["model"]["losses"]
+    video = _model_args("video.yaml")["losses"]
+    assert {term: block for term, block in laid.items() if term not in video} == {
+        term: block for term, block in _model_args(base)["losses"].items() if term not in video
+    }
+    assert laid["chamfer"] == _model_args(base)["losses"]["chamfer"]  # gpu: chamfer 1, not cpu's 5
+    assert all(laid[term]["weight"] > 0 for term in ("flow", "equivariance", "order"))
 
 
 def test_the_video_preset_trains_with_the_aperture_flow_loss_on_changed_next_frames(tmp_path):
@@ -63,12 +72,19 @@ def test_the_video_preset_trains_with_the_aperture_flow_loss_on_changed_next_fra
 
     (checkpoint,) = (tmp_path / "runs").glob("landmarks/version_0/checkpoints/last.ckpt")
     hparams = torch.load(checkpoint, map_location="cpu", weights_only=False)["hyper_parameters"]
-    assert hparams["flow_aperture"] is True and hparams["order_lines"] == "all"
-    assert (hparams["flow_window"], hparams["flow_threshold"]) == (31, 0.25)
-    assert hparams["weights"]["flow"] == 20.0 and hparams["weights"]["chamfer"] == 5.0
-    assert hparams["equivariance"] == {"jpeg": 40, "affine": 0.08, "threshold": 0.25}
+    losses = hparams["losses"]
+    flow = losses["flow"]
+    assert flow["aperture"] is True and losses["order"]["lines"] == "all"
+    assert (flow["window"], flow["threshold"]) == (31, 0.25)
+    assert (
+        flow["weight"] == 20.0
+        and losses["chamfer"]["weight"] == 5.0
+        and losses["paint_free"]["weight"] == 10.0
+    )
+    equivariance = losses["equivariance"]
+    assert (equivariance["weight"], equivariance["jpeg"], equivariance["affine"]) == (5.0, 40, 0.08)
     appearance = {"gain": 0.08, "color": 0.03, "gamma": 0.05, "noise": 0.01, "ramp": 0.08, "jpeg": 40}
-    assert hparams["flow_appearance"] == appearance
+    assert flow["appearance"] == appearance
     run_config = yaml.safe_load(next((tmp_path / "runs").glob("landmarks/version_0/config.yaml")).read_text())
     assert run_config["data"]["init_args"]["reencode"] == [18, 23, 28]
     logged = scalars(next((tmp_path / "runs").glob("landmarks/version_0")))

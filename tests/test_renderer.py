@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import small_template_dict
 
+from genlmk.errors import ConfigError
 from genlmk.geometry import normalized_to_pixels, pixels_to_ndc, pixels_to_normalized
 from genlmk.rendering import (
     BACKENDS,
@@ -211,9 +212,22 @@ def test_wrong_image_size_is_a_clear_error(face_template):
         renderer(torch.rand(1, 3, 128, 128), torch.zeros(1, 10, 2))
 
 
-def test_unknown_backend_is_rejected():
-    with pytest.raises(ValueError, match="unknown renderer backend 'opengl'"):
-        MarkerRenderSettings(backend="opengl")
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"backend": "opengl"},
+            r"model\.renderer\.backend must be one of \('splat', 'pytorch3d'\), got 'opengl'",
+        ),
+        ({"center_coverage": 0.5}, r"model\.renderer\.center_coverage must be in \(0\.5, 1\), got 0\.5"),
+        ({"sample_spacing": 0.0}, r"model\.renderer\.sample_spacing must be in \(0, 3\] sigma"),
+        ({"truncate": 1.0}, r"model\.renderer\.truncate must be at least 2 sigma, got 1\.0"),
+        ({"points_per_pixel": 0}, r"model\.renderer\.points_per_pixel must be at least 1, got 0"),
+    ],
+)
+def test_bad_render_settings_are_one_line_config_errors(options, message):
+    with pytest.raises(ConfigError, match=message):
+        MarkerRenderSettings(**options)
 
 
 def test_coordinate_conversions_round_trip_and_match_conventions():

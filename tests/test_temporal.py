@@ -70,8 +70,9 @@ def test_a_smaller_flow_threshold_pulls_harder_on_small_misses():
     assert gradient(3.0, 0.1) == pytest.approx(1.0)
 
 
-def _tiny_flow_model(monkeypatch, flow_x, **options):
-    """A small LandmarkGAN whose optical flow is ``flow_x(x, y)`` one way and its opposite back."""
+def _tiny_flow_model(tiny_system, monkeypatch, flow_x, **flow):
+    """A small LandmarkGAN with the flow term (settings ``flow``) whose optical flow is
+    ``flow_x(x, y)`` one way and its opposite back."""
     import genlmk.systems.landmarks as landmarks_module
 
     calls = iter((1.0, -1.0))  # forward t -> t+1, then back: consistent, so trusted
@@ -84,21 +85,13 @@ def _tiny_flow_model(monkeypatch, flow_x, **options):
         return flow
 
     monkeypatch.setattr(landmarks_module, "dense_flow", fake_flow)
-    return landmarks_module.LandmarkGAN(
-        template="face",
-        image_size=(64, 64),
-        weights={"flow": 1.0},
-        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
-        generator={"ngf": 4, "blocks": 1},
-        discriminator={"ndf": 4, "layers": 2},
-        **options,
-    )
+    return tiny_system(losses={"flow": {"weight": 1.0, **flow}})
 
 
 @pytest.mark.parametrize("aperture", [False, True])
-def test_the_flow_threshold_option_reaches_the_loss(monkeypatch, aperture):
+def test_the_flow_threshold_option_reaches_the_loss(tiny_system, monkeypatch, aperture):
     model = _tiny_flow_model(
-        monkeypatch, lambda xs, ys: torch.full_like(xs, 0.5), flow_threshold=0.1, flow_aperture=aperture
+        tiny_system, monkeypatch, lambda xs, ys: torch.full_like(xs, 0.5), threshold=0.1, aperture=aperture
     )
     frames = torch.rand(2, 3, 64, 64)
     # the same frame twice: the landmarks stay put and miss the flow's 0.5 px by 0.5 px each,
@@ -106,16 +99,18 @@ def test_the_flow_threshold_option_reaches_the_loss(monkeypatch, aperture):
     # motion, which the aperture correction leaves as it is
     _, parts, _ = model.generator_losses(frames, torch.rand(2, 3, 64, 64), frames.clone())
     assert parts["flow"].item() == pytest.approx(0.45, abs=1e-4)
-    assert model.hparams.flow_threshold == 0.1  # kept in the checkpoint's hyperparameters
-    assert model.hparams.flow_aperture == aperture
+    flow = model.hparams["losses"]["flow"]  # kept in the checkpoint's hyperparameters
+    assert (flow["threshold"], flow["aperture"]) == (0.1, aperture)
 
 
-def test_the_flow_aperture_option_changes_a_non_affine_flow_target(monkeypatch):
+def test_the_flow_aperture_option_changes_a_non_affine_flow_target(tiny_system, monkeypatch):
     frames, marked = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
     losses = []
     for aperture in (False, True):
         torch.manual_seed(0)  # the same network weights for both
-        model = _tiny_flow_model(monkeypatch, lambda xs, ys: torch.sin(xs / 6.0), flow_aperture=aperture)
+        model = _tiny_flow_model(
+            tiny_system, monkeypatch, lambda xs, ys: torch.sin(xs / 6.0), aperture=aperture
+        )
         losses.append(model.generator_losses(frames, marked, frames.clone())[1]["flow"].item())
     assert losses[0] > 0 and losses[1] > 0 and abs(losses[0] - losses[1]) > 1e-4
 
@@ -264,10 +259,11 @@ def test_reencode_copies_the_training_frames_once_through_h264(tmp_path, monkeyp
         unpaired.UnpairedFramesDataModule("m", "u", temporal=True, reencode=[60])
 
 
-def test_flow_appearance_changes_only_what_the_landmarker_reads_for_frame_t_plus_1(monkeypatch):
+def test_flow_appearance_changes_only_what_the_landmarker_reads_for_frame_t_plus_1(tiny_system, monkeypatch):
     frames, frames_next = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
     for change in (None, {"gain": 0.3, "ramp": 0.2, "jpeg": 40}):
-        model = _tiny_flow_model(monkeypatch, lambda xs, ys: torch.zeros_like(xs), flow_appearance=change)
+        still = lambda xs, ys: torch.zeros_like(xs)  # noqa: E731
+        model = _tiny_flow_model(tiny_system, monkeypatch, still, appearance=change)
         given = model.landmarker.landmarks(frames)
         read = []
         monkeypatch.setattr(
@@ -280,20 +276,12 @@ def test_flow_appearance_changes_only_what_the_landmarker_reads_for_frame_t_plus
             assert changed == 0.0
         else:
             assert changed > 0.01
-            assert model.hparams.flow_appearance == change
+            stored = model.hparams["losses"]["flow"]["appearance"]
+            assert {key: stored[key] for key in change} == change
 
 
-def test_flow_term_enters_the_system_losses_when_weighted():
-    from genlmk.systems.landmarks import LandmarkGAN
-
-    model = LandmarkGAN(
-        template="face",
-        image_size=(64, 64),
-        weights={"flow": 1.0},
-        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
-        generator={"ngf": 4, "blocks": 1},
-        discriminator={"ndf": 4, "layers": 2},
-    )
+def test_flow_term_enters_the_system_losses_when_weighted(tiny_system):
+    model = tiny_system(losses={"flow": {"weight": 1.0}})
     frames = torch.rand(2, 3, 64, 64)
     _, parts, _ = model.generator_losses(frames, torch.rand(2, 3, 64, 64), frames.clone())
     assert parts["flow"].item() == pytest.approx(0.0, abs=1e-6)  # same frame twice: nothing moves
@@ -301,7 +289,7 @@ def test_flow_term_enters_the_system_losses_when_weighted():
     assert "flow" not in without
 
 
-def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(monkeypatch):
+def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(tiny_system, monkeypatch):
     import genlmk.systems.landmarks as landmarks_module
 
     calls = []
@@ -311,33 +299,27 @@ def test_flow_loss_computes_the_flow_with_the_configured_method_and_window(monke
         return torch.zeros(frames_a.shape[0], 2, *frames_a.shape[-2:])
 
     monkeypatch.setattr(landmarks_module, "dense_flow", recording_flow)
-    model = landmarks_module.LandmarkGAN(
-        template="face",
-        image_size=(64, 64),
-        weights={"flow": 1.0},
-        flow_method="dis",
-        flow_window=31,
-        landmarker={"channels": [4, 8, 8, 8], "hidden": 16},
-        generator={"ngf": 4, "blocks": 1},
-        discriminator={"ndf": 4, "layers": 2},
-    )
+    model = tiny_system(losses={"flow": {"weight": 1.0, "method": "dis", "window": 31}})
     frames = torch.rand(2, 3, 64, 64)
     model.generator_losses(frames, torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
     assert calls == [("dis", 31), ("dis", 31)]  # forward and backward flow
-    assert model.hparams.flow_window == 31  # kept in the checkpoint's hyperparameters
+    assert model.hparams["losses"]["flow"]["window"] == 31  # kept in the checkpoint's hyperparameters
 
 
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ({"flow_method": "raft"}, r"model\.flow_method: expected one of \('farneback', 'dis'\), got 'raft'"),
-        ({"flow_window": 1}, r"model\.flow_window must be at least 3 pixels, got 1"),
-        ({"flow_threshold": 0.0}, r"model\.flow_threshold must be positive, got 0\.0"),
-        ({"flow_appearance": {"blur": 1.0}}, r"unknown flow_appearance options \['blur'\]"),
-        ({"flow_appearance": {"ramp": -0.1}}, r"model\.flow_appearance: \['ramp'\] must not be negative"),
         (
-            {"flow_appearance": {"jpeg": 100}},
-            r"model\.flow_appearance: jpeg must be 0 or a quality in \[1, 95\]",
+            {"method": "raft"},
+            r"model\.losses\.flow\.method must be one of \('farneback', 'dis'\), got 'raft'",
+        ),
+        ({"window": 1}, r"model\.losses\.flow\.window must be at least 3 pixels, got 1"),
+        ({"threshold": 0.0}, r"model\.losses\.flow\.threshold must be positive, got 0\.0"),
+        ({"appearance": {"blur": 1.0}}, r"model\.losses\.flow\.appearance: unknown key\(s\) \['blur'\]"),
+        ({"appearance": {"ramp": -0.1}}, r"model\.losses\.flow\.appearance\.ramp must not be negative"),
+        (
+            {"appearance": {"jpeg": 100}},
+            r"model\.losses\.flow\.appearance\.jpeg must be 0 or a quality in \[1, 95\], got 100",
         ),
     ],
     ids=[
@@ -354,4 +336,4 @@ def test_bad_flow_settings_are_refused_when_the_model_is_built(option, message):
     from genlmk.systems.landmarks import LandmarkGAN
 
     with pytest.raises(ConfigError, match=message):
-        LandmarkGAN(template="face", image_size=(64, 64), **option)
+        LandmarkGAN(template="face", image_size=(64, 64), losses={"flow": option})

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import small_template_dict
+from conftest import TINY_SYSTEM, small_template_dict
 from landmark_helpers import random_frames
 from motion_helpers import TINY
 
@@ -36,6 +36,19 @@ def landmark_data(folder: Path, frames: int = 12) -> Path:
     return folder
 
 
+def tiny_model_args(**landmarker) -> list[str]:
+    """``genlmk fit`` arguments for :data:`conftest.TINY_SYSTEM`'s networks, the landmarker's
+    options updated by ``landmarker``."""
+    return [
+        "--model.landmarker",
+        json.dumps({**TINY_SYSTEM["landmarker"], **landmarker}),
+        "--model.generator",
+        json.dumps(TINY_SYSTEM["generator"]),
+        "--model.discriminator",
+        json.dumps(TINY_SYSTEM["discriminator"]),
+    ]
+
+
 def landmark_fit_args(data: Path, runs: Path, steps: int, every: int = 2, batch: int = 2) -> list[str]:
     """``genlmk fit`` arguments: the landmarks cpu preset with tiny networks, ``steps`` steps, a
     validation and a checkpoint every ``every`` steps."""
@@ -55,12 +68,7 @@ def landmark_fit_args(data: Path, runs: Path, steps: int, every: int = 2, batch:
         str(data / "template.yaml"),
         "--model.image_size",
         "[32, 32]",
-        "--model.landmarker",
-        '{"channels": [4, 4, 4, 4], "hidden": 8, "coords": true}',
-        "--model.generator",
-        '{"ngf": 4, "blocks": 1, "residual": true}',
-        "--model.discriminator",
-        '{"ndf": 4, "layers": 2}',
+        *tiny_model_args(channels=[4, 4, 4, 4], hidden=8, coords=True),
         "--model.pool_size",
         "4",
         "--model.image_log_every",

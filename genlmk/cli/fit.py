@@ -42,14 +42,39 @@ _LIGHTNING_SPECIAL_CKPTS = ("last", "best", "hpc", "registry")
 
 
 def _one_line(message: str) -> str:
-    """Condense jsonargparse's nested error report to its most specific line."""
+    """Condense jsonargparse's nested error report to its most specific line, named by the dotted
+    key it is about; an unknown key of a typed option block lists the block's known keys."""
     lines = [line.strip(" -") for line in str(message).splitlines() if line.strip(" -")]
-    key = next((m.group(1) for line in lines if (m := re.match(r'Parser key "([^"]+)"', line))), None)
-    specific = re.compile(r"not accepted|unrecognized|does not exist|Unable to|invalid", re.I)
-    detail = next(
-        (line for line in lines if specific.search(line)), lines[-1] if lines else "invalid arguments"
+    specific = re.compile(
+        r"not accepted|does not accept|unrecognized|does not exist|Unable to|invalid|Got value", re.I
     )
+    found = next((i for i, line in enumerate(lines) if specific.search(line)), None)
+    detail = lines[found] if found is not None else (lines[-1] if lines else "invalid arguments")
+    above = lines[:found] if found is not None else lines
+    key = ".".join(m.group(1) for line in above if (m := re.match(r'Parser key "([^"]+)"', line)))
+    classes = [m.group(1) for line in above if (m := re.search(r"given class_path '([^']+)'", line))]
+    unknown = re.search(
+        r"unrecognized arguments: --([\w.]+)|Option '([\w.]+)' is not accepted"
+        r"|Group '([\w.]+)' does not accept option '([\w.]+)'",
+        detail,
+    )
+    if unknown and classes:
+        group, option = unknown.group(3, 4)
+        name = f"{group}.{option}" if group else unknown.group(1) or unknown.group(2)
+        known = _known_keys(classes[-1], name)
+        if known is not None:
+            block = ".".join(filter(None, [key, *name.split(".")[:-1]]))
+            return f"{block}: unknown key(s) {[name.split('.')[-1]]}; known: {known}"
     return f"{key}: {detail}" if key and key not in detail else detail
+
+
+def _known_keys(class_path: str, dotted: str) -> list[str] | None:
+    """The known keys of the option block that the unknown ``dotted`` key of ``class_path``'s
+    arguments sits in (see :func:`genlmk.options.known_keys`); ``None`` if it is none."""
+    from genlmk.options import known_keys
+
+    cls = _class_of(class_path)
+    return None if cls is None else known_keys(cls, dotted)
 
 
 def _dotted_keys(data: object, prefix: str = "") -> list[str]:
@@ -68,9 +93,10 @@ def _dotted_keys(data: object, prefix: str = "") -> list[str]:
 def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
     """Each section's ``init_args`` of YAML presets laid over each other as ``fit`` lays them.
 
-    A later file replaces an earlier file's key whole (a ``weights`` dictionary too), so the result
+    A later file changes a typed option block (``losses``, ``renderer``, ...) field by field and
+    replaces any other key whole (a free-form dictionary such as ``landmarker`` too), so the result
     is what ``genlmk fit --config A --config B ...`` gives the model and data module before any
-    command-line override.
+    command-line override (:func:`genlmk.options.lay_over`).
 
     Args:
         configs: preset files or names (``cpu``, ``motion/cpu``), earliest first.
@@ -81,16 +107,32 @@ def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
     Raises:
         ConfigError: a file is missing, not YAML, or not a mapping of sections; the message names it.
     """
+    from genlmk.options import lay_over
     from genlmk.yaml_files import read_yaml
 
     layered: dict[str, dict] = {"model": {}, "data": {}}
+    class_paths: dict[str, str] = {}
     for config in configs:
         preset = read_yaml(_preset_path(config), ConfigError, "preset") or {}
         if not isinstance(preset, dict):
             raise ConfigError(f"{config}: expected a mapping of sections (model, data, trainer, ...)")
-        for section, init_args in layered.items():
-            init_args.update((preset.get(section) or {}).get("init_args") or {})
+        for section in layered:
+            block = preset.get(section) or {}
+            class_paths[section] = block.get("class_path") or class_paths.get(section, "")
+            owner = _class_of(class_paths[section])
+            layered[section] = lay_over(owner, layered[section], block.get("init_args") or {})
     return layered
+
+
+def _class_of(class_path: str) -> type | None:
+    """The class a ``class_path`` names, or ``None`` when it names none."""
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def _preset_path(config: str | Path) -> str | Path:
@@ -129,12 +171,16 @@ def _with_config_file(message: str, argv: list[str]) -> str:
     """Prefix an unknown-option message with the ``--config`` file that holds the option."""
     import yaml
 
+    block_key = re.match(r"([\w.]+): unknown key\(s\) \['([^']+)'\]", message)
     found = re.search(r"[Oo]ption '([^']+)'", message)
-    if found is None:
+    if block_key is not None:
+        wanted = f"{block_key.group(1)}.{block_key.group(2)}"
+    elif found is not None:
+        option = found.group(1).replace(".init_args", "")
+        scope = message.split(":", 1)[0] if re.match(r"[\w.]+: ", message) else ""
+        wanted = f"{scope}.{option}" if scope and not option.startswith(f"{scope}.") else option
+    else:
         return message
-    option = found.group(1).replace(".init_args", "")
-    scope = message.split(":", 1)[0] if re.match(r"[\w.]+: ", message) else ""
-    wanted = f"{scope}.{option}" if scope and not option.startswith(f"{scope}.") else option
     files = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--config"]
     files += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--config=")]
     for file in reversed(files):
@@ -179,19 +225,30 @@ def _cli_class():
 
         def _parse_ckpt_path(self) -> None:
             # Lightning's CLI reads the model's hyperparameters from a --ckpt_path file into the
-            # configuration: check that the file is a training checkpoint first, and name it when
-            # its hyperparameters do not fit the configured model
+            # configuration; here the file is checked to be a training checkpoint first, a
+            # landmark system's old flat hyperparameters are translated into the ``losses``
+            # layout, and the file is named when its hyperparameters do not fit the configured model
             from jsonargparse import ArgumentError
 
+            from genlmk.checkpoints import KIND_KEY
+            from genlmk.losses.options import upgrade_hparams
             from genlmk.training.resume import read_training_checkpoint
 
             subcommand = self.config.get("subcommand")
             path = self.config[subcommand].get("ckpt_path") if subcommand else None
             if path is None or str(path) in _LIGHTNING_SPECIAL_CKPTS:
                 return
-            read_training_checkpoint(path)
+            checkpoint = read_training_checkpoint(path)
+            hparams = dict(checkpoint.get("hyper_parameters") or {})
+            if checkpoint.get(KIND_KEY) == "landmarks":
+                hparams = upgrade_hparams(hparams)
+            hparams.pop("_instantiator", None)
+            if not hparams:
+                return
+            if "_class_path" in hparams:
+                hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
             try:
-                super()._parse_ckpt_path()
+                self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
             except ArgumentError as exc:
                 raise CheckpointError(
                     f"{path}: its hyperparameters do not fit the configured model ({_one_line(str(exc))})"

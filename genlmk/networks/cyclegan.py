@@ -10,9 +10,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+from genlmk.options import require
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    """Sizes of the marked -> unmarked :class:`ResnetGenerator` (``model.generator``).
+
+    Attributes:
+        ngf: channels of the first convolution.
+        blocks: residual blocks at the bottleneck.
+        residual: start as the identity (the output is the input plus a learnt change).
+    """
+
+    ngf: int = 64
+    blocks: int = 6
+    residual: bool = False
+
+    def __post_init__(self) -> None:
+        require(self.ngf >= 1, "model.generator.ngf", "must be at least 1", self.ngf)
+        require(self.blocks >= 0, "model.generator.blocks", "must not be negative", self.blocks)
+
+
+@dataclass(frozen=True)
+class DiscriminatorOptions:
+    """Sizes of both PatchGAN :class:`NLayerDiscriminator` s (``model.discriminator``).
+
+    Attributes:
+        ndf: channels of the first convolution.
+        layers: stride-2 convolution layers (each halves the patch grid).
+    """
+
+    ndf: int = 64
+    layers: int = 3
+
+    def __post_init__(self) -> None:
+        require(self.ndf >= 1, "model.discriminator.ndf", "must be at least 1", self.ndf)
+        require(self.layers >= 1, "model.discriminator.layers", "must be at least 1", self.layers)
 
 
 def _norm(channels: int) -> nn.Module:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from genlmk.options import require
+
 Backend = Literal["splat", "pytorch3d"]
 BACKENDS: tuple[str, ...] = ("splat", "pytorch3d")
 
@@ -18,6 +20,8 @@ class MarkerRenderSettings:
     distance ``d`` from the line; ink becomes paint coverage through
     ``coverage = 1 - exp(-gain * ink)``. ``sigma`` is chosen from the template's marker width
     so that coverage is exactly 0.5 at ``d = width / 2``: the stroke is ``width`` pixels wide.
+
+    Each value is checked when the settings are built (:class:`~genlmk.errors.ConfigError`).
 
     Attributes:
         backend: ``splat`` (pure torch, each sample's Gaussian added to a small window of
@@ -38,12 +42,14 @@ class MarkerRenderSettings:
     points_per_pixel: int = 64
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown renderer backend {self.backend!r}; expected one of {BACKENDS}")
-        if not 0.5 < self.center_coverage < 1.0:
-            raise ValueError(f"center_coverage must be in (0.5, 1), got {self.center_coverage}")
-        if not 0.0 < self.sample_spacing <= 3.0:
-            raise ValueError(f"sample_spacing must be in (0, 3] sigma, got {self.sample_spacing}")
+        where = "model.renderer"
+        require(self.backend in BACKENDS, f"{where}.backend", f"must be one of {BACKENDS}", self.backend)
+        coverage, spacing = self.center_coverage, self.sample_spacing
+        require(0.5 < coverage < 1.0, f"{where}.center_coverage", "must be in (0.5, 1)", coverage)
+        require(0.0 < spacing <= 3.0, f"{where}.sample_spacing", "must be in (0, 3] sigma", spacing)
+        require(self.truncate >= 2.0, f"{where}.truncate", "must be at least 2 sigma", self.truncate)
+        ppp = self.points_per_pixel
+        require(ppp >= 1, f"{where}.points_per_pixel", "must be at least 1", ppp)
 
     @property
     def gain(self) -> float:

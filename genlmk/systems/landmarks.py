@@ -8,7 +8,7 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
 - adversarial (LSGAN): D_M judges fake_m against m, D_U judges fake_u against u;
 - cycle (L1): G(fake_m) ~ u, and R(T + L(fake_u), fake_u) ~ m;
 - spring: every template edge keeps its template length (both landmark predictions);
-- order (optional): the points of every line (with ``order_lines: closed``, of closed lines only)
+- order (optional): the points of every line (with ``order.lines: closed``, of closed lines only)
   stay in their template order rather than slide round or along it (all of it or part), which the
   chamfer, spring and adversarial terms cannot tell apart (both landmark predictions; zero while
   the order is right);
@@ -24,13 +24,15 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
   back through the known map should be the frame's own (motion without flow error, on every
   frame, not only the video's pairs).
 
-Networks are plain modules built from config blocks; this class wires them, computes losses and
-logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
+Networks are plain modules built from config blocks; every loss term's weight and settings are
+one typed block of ``losses`` (:mod:`genlmk.losses.options`). This class wires them, computes
+losses and logs. Checkpoints carry the template (``genlmk_template``) and the image pools.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import asdict, fields
 from typing import Any
 
 import lightning as L
@@ -41,8 +43,7 @@ from torch import Tensor
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.data.appearance import random_appearance, uint8_frames
 from genlmk.data.frames import to_tensor
-from genlmk.errors import ConfigError
-from genlmk.geometry.flow import FLOW_METHODS, dense_flow, flow_consistency_mask
+from genlmk.geometry.flow import dense_flow, flow_consistency_mask
 from genlmk.geometry.polylines import line_tangents
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
@@ -55,51 +56,27 @@ from genlmk.losses import (
     sample_paint_points,
     spring_loss,
 )
-from genlmk.networks.cyclegan import NLayerDiscriminator, ResnetGenerator, init_weights, load_cyclegan_weights
+from genlmk.losses.options import LandmarkLosses, upgrade_hparams
+from genlmk.networks.cyclegan import (
+    DiscriminatorOptions,
+    GeneratorOptions,
+    NLayerDiscriminator,
+    ResnetGenerator,
+    init_weights,
+    load_cyclegan_weights,
+)
 from genlmk.networks.deformation import build_landmarker
+from genlmk.options import build_options
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
 from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
 from genlmk.training.distributed import gather_from_ranks, own_rank_state, rank_seed
 from genlmk.training.guards import check_finite_losses
 
-DEFAULT_WEIGHTS = {
-    "gan": 1.0,
-    "cycle": 10.0,
-    "identity": 0.0,
-    "spring": 1.0,
-    "order": 0.0,
-    "chamfer": 1.0,
-    "paint_free": 0.0,
-    "flow": 0.0,
-    "equivariance": 0.0,
-}
-# the equivariance term's random change of each frame: ``affine`` is the standard deviation of the
-# affine map's entries around the identity (normalized units: 0.08 moves a 128 px frame by ~5 px,
-# enough motion to teach sub-pixel consistency; much smaller warps teach little),
-# ``jpeg`` the lowest JPEG quality of the copy (0: none), the rest as in
-# :func:`~genlmk.data.appearance.random_photometric`; ``threshold`` is the loss's smooth-L1
-# threshold in pixels (see :func:`~genlmk.losses.landmark_equivariance_loss`): a quarter pixel keeps
-# the pull strong on the sub-pixel misses this term exists for (docs/experiments/ has the figures)
-DEFAULT_EQUIVARIANCE = {
-    "affine": 0.08,
-    "gain": 0.08,
-    "color": 0.03,
-    "gamma": 0.05,
-    "noise": 0.01,
-    "ramp": 0.0,
-    "jpeg": 0,
-    "threshold": 0.25,
-}
-# the flow loss's random change of each frame t+1 before the landmarker reads it (the flow is
-# computed on the frames as they are), the keys of :func:`~genlmk.data.appearance.random_appearance`;
-# none by default. Steadiness learnt against new lighting and codec artifacts on every draw is not
-# tied to the training video's own
-DEFAULT_FLOW_APPEARANCE = {"gain": 0.0, "color": 0.0, "gamma": 0.0, "noise": 0.0, "ramp": 0.0, "jpeg": 0}
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
-ORDER_LINES = ("closed", "all")
+LOSS_TERMS = tuple(field.name for field in fields(LandmarkLosses))
 
 
 @contextmanager
@@ -114,28 +91,6 @@ def _frozen(*modules: torch.nn.Module):
     finally:
         for p, state in zip(params, states):
             p.requires_grad_(state)
-
-
-def _merge(defaults: dict[str, Any], given: dict[str, Any] | None, what: str) -> dict[str, Any]:
-    given = dict(given or {})
-    unknown = set(given) - set(defaults)
-    if unknown:
-        raise ConfigError(f"unknown {what} {sorted(unknown)} (known: {sorted(defaults)})")
-    return {**defaults, **given}
-
-
-def _appearance_change(
-    defaults: dict[str, float], given: dict[str, float] | None, option: str
-) -> dict[str, float]:
-    """``model.<option>``'s amounts over ``defaults``, checked: none negative, ``jpeg`` a quality."""
-    change = _merge(defaults, given, f"{option} options")
-    negative = sorted(k for k, v in change.items() if v < 0)
-    if negative:
-        raise ConfigError(f"model.{option}: {negative} must not be negative")
-    jpeg = change["jpeg"]
-    if not (jpeg == 0 or 1 <= jpeg <= 95):
-        raise ConfigError(f"model.{option}: jpeg must be 0 or a quality in [1, 95], got {jpeg}")
-    return change
 
 
 def resolve_template(
@@ -157,36 +112,18 @@ class LandmarkGAN(L.LightningModule):
             checkpoints).
         image_size: model input ``[width, height]``; frames are resized to it.
         landmarker: options of :class:`~genlmk.networks.deformation.LandmarkDeformationNet`.
-        generator: ``{ngf, blocks, residual}`` of the marked -> unmarked ResNet generator.
-        discriminator: ``{ndf, layers}`` of both PatchGAN discriminators.
-        renderer: :class:`~genlmk.rendering.MarkerRenderSettings` fields.
-        weights: loss weights (``gan``, ``cycle``, ``identity``, ``spring``, ``order``,
-            ``chamfer``, ``paint_free``, ``flow``, ``equivariance``).
-        equivariance: the equivariance term's random change (``affine``, ``gain``, ``color``,
-            ``gamma``, ``noise``, ``ramp``, ``jpeg``) and loss threshold (``threshold``); see
-            ``DEFAULT_EQUIVARIANCE``.
-        flow_method: OpenCV optical flow for the flow loss, ``farneback`` or ``dis``.
-        flow_window: Farneback's averaging window, pixels of the model input.
-        flow_threshold: the flow loss's smooth-L1 threshold, pixels (smaller pulls harder on
-            sub-pixel disagreement).
-        flow_aperture: take each line landmark's motion along its line from one affine motion per
-            frame fitted to the flow across the lines, where the flow is reliable (the aperture
-            problem leaves the flow along a line short); off: the flow as sampled.
-        flow_appearance: a random change of frame t+1's appearance before the landmarker reads it
-            in the flow loss (``gain``, ``color``, ``gamma``, ``noise``, ``ramp``, ``jpeg``, as in
-            the equivariance term); see ``DEFAULT_FLOW_APPEARANCE``.
-        order_lines: the lines the order term (``weights.order``) keeps in template order:
-            ``"all"`` (open lines too, whose points can otherwise slide along a stretch of their
-            stroke with the ends held) or ``"closed"`` (eyes, lips: a slide round them costs the other terms
-            nothing).
+        generator: sizes of the marked -> unmarked ResNet generator
+            (:class:`~genlmk.networks.cyclegan.GeneratorOptions`, or its mapping).
+        discriminator: sizes of both PatchGAN discriminators
+            (:class:`~genlmk.networks.cyclegan.DiscriminatorOptions`, or its mapping).
+        renderer: :class:`~genlmk.rendering.MarkerRenderSettings` (or its mapping).
+        losses: every loss term's weight and settings
+            (:class:`~genlmk.losses.options.LandmarkLosses`, or its nested mapping).
         lr: Adam learning rate of the generator and discriminators; ``betas`` Adam's betas.
         landmarker_lr: the landmark network's learning rate (default: ``lr``).
         decay_start: fraction of the run after which the learning rate decays linearly to 0.
         pool_size: image pool size per discriminator (0 disables).
-        paint_tolerance: colour tolerance of the paint segmentation (cosine distance).
-        paint_samples: paint pixels drawn per marked frame for the chamfer term.
         image_log_every: steps between TensorBoard image grids (0 disables).
-        detach_landmarker_input: the landmarker reads G(m) without passing gradient to G.
         init_generator, init_discriminator_marked, init_discriminator_unmarked: optional
             reference CycleGAN ``.pth`` files to start from (layouts must match the sizes).
     """
@@ -196,26 +133,16 @@ class LandmarkGAN(L.LightningModule):
         template: str | dict = "face",
         image_size: tuple[int, int] = (128, 128),
         landmarker: dict[str, Any] | None = None,
-        generator: dict[str, Any] | None = None,
-        discriminator: dict[str, Any] | None = None,
-        renderer: dict[str, Any] | None = None,
-        weights: dict[str, float] | None = None,
-        equivariance: dict[str, float] | None = None,
+        generator: GeneratorOptions | None = None,
+        discriminator: DiscriminatorOptions | None = None,
+        renderer: MarkerRenderSettings | None = None,
+        losses: LandmarkLosses | None = None,
         lr: float = 2e-4,
         landmarker_lr: float | None = None,
         betas: tuple[float, float] = (0.5, 0.999),
         decay_start: float = 0.5,
         pool_size: int = 50,
-        paint_tolerance: float = 0.03,
-        paint_samples: int = 512,
-        flow_method: str = "farneback",
-        flow_window: int = 15,
-        flow_threshold: float = 1.0,
-        flow_aperture: bool = False,
-        flow_appearance: dict[str, float] | None = None,
-        order_lines: str = "all",
         image_log_every: int = 200,
-        detach_landmarker_input: bool = True,
         init_generator: str | None = None,
         init_discriminator_marked: str | None = None,
         init_discriminator_unmarked: str | None = None,
@@ -224,41 +151,35 @@ class LandmarkGAN(L.LightningModule):
         self.automatic_optimization = False
         image_size = (int(image_size[0]), int(image_size[1]))
         authored, self.template = resolve_template(template, image_size)
+        self.losses = build_options(LandmarkLosses, losses, "model.losses")
+        generator = build_options(GeneratorOptions, generator, "model.generator")
+        discriminator = build_options(DiscriminatorOptions, discriminator, "model.discriminator")
+        render_settings = build_options(MarkerRenderSettings, renderer, "model.renderer")
         self.save_hyperparameters()
-        # the checkpoint must not depend on the template file still existing
+        # plain values only: checkpoints are read back with ``weights_only``, and the template
+        # must not depend on its file still existing
         self.hparams["template"] = authored.to_dict()
         self.hparams["image_size"] = list(image_size)
-        self.loss_weights = _merge(DEFAULT_WEIGHTS, weights, "loss weights")
-        self.equivariance_change = _appearance_change(DEFAULT_EQUIVARIANCE, equivariance, "equivariance")
-        self.flow_change = _appearance_change(DEFAULT_FLOW_APPEARANCE, flow_appearance, "flow_appearance")
-        threshold = self.equivariance_change["threshold"]
-        if threshold <= 0:
-            raise ConfigError(f"model.equivariance: threshold must be positive, got {threshold}")
-        # checked here, not at the first flow computation, so a bad setting stops the run before it starts
-        if flow_method not in FLOW_METHODS:
-            raise ConfigError(f"model.flow_method: expected one of {FLOW_METHODS}, got {flow_method!r}")
-        if flow_window < 3:
-            raise ConfigError(f"model.flow_window must be at least 3 pixels, got {flow_window}")
-        if flow_threshold <= 0:
-            raise ConfigError(f"model.flow_threshold must be positive, got {flow_threshold}")
-        if order_lines not in ORDER_LINES:
-            raise ConfigError(f"model.order_lines: expected one of {ORDER_LINES}, got {order_lines!r}")
+        for key, options in (
+            ("losses", self.losses),
+            ("generator", generator),
+            ("discriminator", discriminator),
+            ("renderer", render_settings),
+        ):
+            self.hparams[key] = asdict(options)
 
         # the order term's lines (distinct indices, closed flag), chosen once from the template
         self.ordered_lines = [
             (line[:-1], True) if self.template.is_closed(k) else (line, False)
             for k, line in enumerate(self.template.lines)
-            if order_lines == "all" or self.template.is_closed(k)
+            if self.losses.order.lines == "all" or self.template.is_closed(k)
         ]
 
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
         self.landmarker = build_landmarker(landmarker or {}, points, image_size)
-        self.generator = ResnetGenerator(
-            **_merge({"ngf": 64, "blocks": 6, "residual": False}, generator, "generator options")
-        )
-        disc = _merge({"ndf": 64, "layers": 3}, discriminator, "discriminator options")
-        self.disc_marked = NLayerDiscriminator(**disc)
-        self.disc_unmarked = NLayerDiscriminator(**disc)
+        self.generator = ResnetGenerator(**asdict(generator))
+        self.disc_marked = NLayerDiscriminator(**asdict(discriminator))
+        self.disc_unmarked = NLayerDiscriminator(**asdict(discriminator))
         for net in (self.generator, self.disc_marked, self.disc_unmarked):
             init_weights(net)
         if self.generator.residual:
@@ -270,12 +191,23 @@ class LandmarkGAN(L.LightningModule):
         ):
             if path:
                 load_cyclegan_weights(net, path)
-        self.renderer = MarkerRenderer(self.template, MarkerRenderSettings(**(renderer or {})))
+        self.renderer = MarkerRenderer(self.template, render_settings)
         self.register_buffer("template_points", points, persistent=False)
         self.register_buffer("edges", torch.as_tensor(self.template.edges), persistent=False)
         self.register_buffer("marker_color", torch.tensor(self.template.marker.color_unit), persistent=False)
         self.pool_marked = ImagePool(pool_size, seed=1)
         self.pool_unmarked = ImagePool(pool_size, seed=2)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> LandmarkGAN:
+        """Lightning's loading, for checkpoints of either hyperparameter layout: the flat one
+        written before ``losses`` (``weights``, ``flow_*``, ...) is translated by
+        :func:`~genlmk.losses.options.upgrade_hparams`; ``kwargs`` override stored values."""
+        from genlmk.checkpoints import load_checkpoint
+
+        stored = load_checkpoint(checkpoint_path).get(cls.CHECKPOINT_HYPER_PARAMS_KEY) or {}
+        upgraded = upgrade_hparams(dict(stored))
+        return super().load_from_checkpoint(checkpoint_path, *args, **{**upgraded, **kwargs})
 
     # ------------------------------------------------------------------ inference
     def forward(self, images: Tensor) -> Tensor:
@@ -285,8 +217,9 @@ class LandmarkGAN(L.LightningModule):
     # ------------------------------------------------------------------ losses
     def _chamfer(self, landmarks: Tensor, marked: Tensor) -> Tensor:
         stroke, _ = ink_samples(landmarks, self.renderer.sampling)
-        weights = paint_weights(marked, self.marker_color, self.hparams.paint_tolerance)
-        paint, valid = sample_paint_points(weights, self.hparams.paint_samples)
+        options = self.losses.chamfer
+        weights = paint_weights(marked, self.marker_color, options.tolerance)
+        paint, valid = sample_paint_points(weights, options.samples)
         return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
 
     def _order_loss(self, *predictions: Tensor) -> Tensor:
@@ -297,26 +230,26 @@ class LandmarkGAN(L.LightningModule):
         return sum(line_order_loss(p, self.template_points, indices, closed) for p in predictions)
 
     def _flow_loss(self, unmarked: Tensor, unmarked_next: Tensor, landmarks: Tensor) -> Tensor:
-        method, window = self.hparams.flow_method, self.hparams.flow_window
+        options = self.losses.flow
+        method, window = options.method, options.window
         forward = dense_flow(unmarked, unmarked_next, method, window)
         valid = flow_consistency_mask(forward, dense_flow(unmarked_next, unmarked, method, window))
-        landmarks_next = self.landmarker.landmarks(random_appearance(unmarked_next, self.flow_change))
+        changed_next = random_appearance(unmarked_next, options.appearance.amounts())
+        landmarks_next = self.landmarker.landmarks(changed_next)
         tangents = None
-        if self.hparams.flow_aperture:
+        if options.aperture:
             lines = self.template.lines
             tangents = torch.from_numpy(line_tangents(landmarks.detach().cpu().numpy(), lines)).to(landmarks)
-        return flow_landmark_loss(
-            landmarks, landmarks_next, forward, valid, self.hparams.flow_threshold, tangents
-        )
+        return flow_landmark_loss(landmarks, landmarks_next, forward, valid, options.threshold, tangents)
 
     def _equivariance_loss(self, unmarked: Tensor, landmarks: Tensor) -> Tensor:
-        change = self.equivariance_change
-        warp = sample_warp(len(unmarked), change["affine"], device=unmarked.device)
-        changed = random_appearance(warp_images(warp, unmarked), change)
+        change = self.losses.equivariance
+        warp = sample_warp(len(unmarked), change.affine, device=unmarked.device)
+        changed = random_appearance(warp_images(warp, unmarked), change.amounts())
         height, width = unmarked.shape[-2:]
         warped_landmarks = self.landmarker.landmarks(changed)
         return landmark_equivariance_loss(
-            landmarks, warped_landmarks, warp, height, width, threshold=change["threshold"]
+            landmarks, warped_landmarks, warp, height, width, threshold=change.threshold
         )
 
     def generator_losses(
@@ -330,16 +263,14 @@ class LandmarkGAN(L.LightningModule):
             parts: each unweighted loss term (scalars).
             images: the intermediate images and landmarks (for logging and the discriminators).
         """
-        w = self.loss_weights
+        w = {term: self.losses.weight(term) for term in LOSS_TERMS}
         landmarks_u = self.landmarker.landmarks(unmarked)
         fake_marked = self.renderer(unmarked, landmarks_u).images
         rec_unmarked = self.generator(fake_marked)
         fake_unmarked = self.generator(marked)
         # the landmarker reads a detached copy: G must not learn to leave hints of the paint for it
         # (CycleGAN's steganography), which real unmarked frames would lack
-        landmarks_m = self.landmarker.landmarks(
-            fake_unmarked.detach() if self.hparams.detach_landmarker_input else fake_unmarked
-        )
+        landmarks_m = self.landmarker.landmarks(fake_unmarked.detach())
         rec_marked = self.renderer(fake_unmarked, landmarks_m).images
 
         parts = {
@@ -361,9 +292,8 @@ class LandmarkGAN(L.LightningModule):
         if w["equivariance"] > 0:
             parts["equivariance"] = self._equivariance_loss(unmarked, landmarks_u)
         if w["paint_free"] > 0:
-            parts["paint_free"] = paint_weights(
-                fake_unmarked, self.marker_color, self.hparams.paint_tolerance
-            ).mean()
+            tolerance = self.losses.paint_free.tolerance
+            parts["paint_free"] = paint_weights(fake_unmarked, self.marker_color, tolerance).mean()
         total = sum(w[_WEIGHT_OF.get(key, key)] * value for key, value in parts.items())
         images = {
             "landmarks_unmarked": landmarks_u,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -38,29 +39,12 @@ from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses.adversarial import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from genlmk.losses.equivariance import equivariance_jacobian_loss, equivariance_value_loss
 from genlmk.losses.flow_keypoints import flow_heatmap_loss
+from genlmk.losses.motion_options import MotionLossWeights, MotionWarp, plain
 from genlmk.losses.perceptual import VGG19Features, pyramid_perceptual_loss
 from genlmk.networks.fomm import VOX_256, build_fomm
+from genlmk.options import build_options
 from genlmk.training.guards import check_finite_losses
 from genlmk.visualization import draw_keypoints
-
-#: the reference's vox-256 loss weights, plus the flow keypoint loss (off)
-DEFAULT_LOSS_WEIGHTS: dict[str, Any] = {
-    "perceptual": [10.0, 10.0, 10.0, 10.0, 10.0],
-    "generator_gan": 0.0,
-    "discriminator_gan": 1.0,
-    "feature_matching": [10.0, 10.0, 10.0, 10.0],
-    "equivariance_value": 10.0,
-    "equivariance_jacobian": 10.0,
-    "optical_flow": 0.0,
-}
-DEFAULT_TRANSFORM: dict[str, float] = {"sigma_affine": 0.05, "sigma_tps": 0.005, "points_tps": 5}
-
-
-def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
-    unknown = sorted(set(given or {}) - set(defaults))
-    if unknown:
-        raise ConfigError(f"model.{what}: unknown key(s) {unknown}; known: {sorted(defaults)}")
-    return {**copy.deepcopy(dict(defaults)), **dict(given or {})}
 
 
 def _with_keypoints(images: Tensor, value: Tensor) -> np.ndarray:
@@ -77,9 +61,10 @@ class MotionTransferSystem(LightningModule):
     Args:
         model_params: the reference's ``model_params`` layout (``common_params``,
             ``kp_detector_params``, ``generator_params``, ``discriminator_params``); default vox-256.
-        loss_weights: overrides of :data:`DEFAULT_LOSS_WEIGHTS` (``perceptual``: one weight per feature
-            map; ``feature_matching``: one per discriminator block).
-        transform_params: random warp for equivariance: ``sigma_affine``, ``sigma_tps``, ``points_tps``.
+        loss_weights: :class:`~genlmk.losses.motion_options.MotionLossWeights` (or a mapping of
+            some of its fields; the others keep the reference's vox-256 values).
+        transform_params: the random warp for equivariance,
+            :class:`~genlmk.losses.motion_options.MotionWarp` (or a mapping of its fields).
         scales: image pyramid scales of the perceptual loss.
         perceptual_network: module mapping images (B, 3, H, W) in [0, 1] to a list of feature maps;
             None builds :class:`VGG19Features` (weights from the torch cache; a clear error if absent).
@@ -92,8 +77,8 @@ class MotionTransferSystem(LightningModule):
     def __init__(
         self,
         model_params: dict[str, Any] | None = None,
-        loss_weights: dict[str, Any] | None = None,
-        transform_params: dict[str, float] | None = None,
+        loss_weights: MotionLossWeights | None = None,
+        transform_params: MotionWarp | None = None,
         scales: Sequence[float] = (1.0, 0.5, 0.25, 0.125),
         perceptual_network: nn.Module | None = None,
         lr_generator: float = 2e-4,
@@ -104,13 +89,13 @@ class MotionTransferSystem(LightningModule):
     ) -> None:
         super().__init__()
         self.model_params = copy.deepcopy(dict(model_params or VOX_256))
-        self.loss_weights = _merged(DEFAULT_LOSS_WEIGHTS, loss_weights, "loss_weights")
-        self.transform_params = _merged(DEFAULT_TRANSFORM, transform_params, "transform_params")
+        self.loss_weights = build_options(MotionLossWeights, loss_weights, "model.loss_weights")
+        self.transform_params = build_options(MotionWarp, transform_params, "model.transform_params")
         self.save_hyperparameters(
             {
                 "model_params": self.model_params,
-                "loss_weights": self.loss_weights,
-                "transform_params": self.transform_params,
+                "loss_weights": plain(self.loss_weights),
+                "transform_params": plain(self.transform_params),
                 "scales": [float(s) for s in scales],
                 "lr_generator": lr_generator,
                 "lr_kp_detector": lr_kp_detector,
@@ -121,8 +106,8 @@ class MotionTransferSystem(LightningModule):
         )
         self.kp_detector, self.generator, self.discriminator = build_fomm(self.model_params)
         self.scales = [float(s) for s in scales]
-        self.use_gan = self.loss_weights["generator_gan"] != 0
-        if any(self.loss_weights["perceptual"]):
+        self.use_gan = self.loss_weights.generator_gan != 0
+        if any(self.loss_weights.perceptual):
             self.perceptual_network = (
                 perceptual_network if perceptual_network is not None else VGG19Features()
             )
@@ -153,41 +138,41 @@ class MotionTransferSystem(LightningModule):
                 {s: fake[s] for s in self.scales},
                 {s: real[s] for s in self.scales},
                 self.perceptual_network,
-                weights["perceptual"],
+                weights.perceptual,
             )
         if self.use_gan:
             condition = kp_driving.value.detach()
             scores_fake = self.discriminator({s: fake[float(s)] for s in disc_scales}, condition)
             scores_real = self.discriminator({s: real[float(s)] for s in disc_scales}, condition)
-            losses["generator_gan"] = weights["generator_gan"] * lsgan_generator_loss(
+            losses["generator_gan"] = weights.generator_gan * lsgan_generator_loss(
                 [o.prediction for o in scores_fake.values()]
             )
-            if any(weights["feature_matching"]):
+            if any(weights.feature_matching):
                 losses["feature_matching"] = feature_matching_loss(
                     [o.features for o in scores_real.values()],
                     [o.features for o in scores_fake.values()],
-                    weights["feature_matching"],
+                    weights.feature_matching,
                 )
-        if weights["equivariance_value"] or weights["equivariance_jacobian"]:
-            warp = sample_warp(driving.shape[0], **self.transform_params, device=driving.device)
+        if weights.equivariance_value or weights.equivariance_jacobian:
+            warp = sample_warp(driving.shape[0], **asdict(self.transform_params), device=driving.device)
             kp_warped = self.kp_detector(warp_images(warp, driving))
-            if weights["equivariance_value"]:
-                losses["equivariance_value"] = weights["equivariance_value"] * equivariance_value_loss(
+            if weights.equivariance_value:
+                losses["equivariance_value"] = weights.equivariance_value * equivariance_value_loss(
                     kp_driving.value, kp_warped.value, warp
                 )
-            if weights["equivariance_jacobian"]:
+            if weights.equivariance_jacobian:
                 if kp_driving.jacobian is None:
                     raise ConfigError("loss_weights.equivariance_jacobian > 0 needs estimate_jacobian: true")
-                losses["equivariance_jacobian"] = weights[
-                    "equivariance_jacobian"
-                ] * equivariance_jacobian_loss(kp_driving.jacobian, kp_warped.value, kp_warped.jacobian, warp)
-        if weights["optical_flow"]:
+                losses["equivariance_jacobian"] = weights.equivariance_jacobian * equivariance_jacobian_loss(
+                    kp_driving.jacobian, kp_warped.value, kp_warped.jacobian, warp
+                )
+        if weights.optical_flow:
             if "flow" not in batch:
                 raise ConfigError(
                     "loss_weights.optical_flow > 0 needs flow pairs: set data.init_args.flow_pairs true"
                 )
             kp_next = self.kp_detector(batch["neighbour"])
-            losses["optical_flow"] = weights["optical_flow"] * flow_heatmap_loss(
+            losses["optical_flow"] = weights.optical_flow * flow_heatmap_loss(
                 kp_driving.heatmap, kp_next.heatmap, batch["flow"], batch["flow_valid"]
             )
         return losses, {
@@ -206,7 +191,7 @@ class MotionTransferSystem(LightningModule):
         condition = kp_driving.value.detach()
         scores_real = self.discriminator({s: real[float(s)] for s in scales}, condition)
         scores_fake = self.discriminator({s: fake[float(s)].detach() for s in scales}, condition)
-        return self.loss_weights["discriminator_gan"] * lsgan_discriminator_loss(
+        return self.loss_weights.discriminator_gan * lsgan_discriminator_loss(
             [o.prediction for o in scores_real.values()], [o.prediction for o in scores_fake.values()]
         )
 
