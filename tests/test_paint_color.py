@@ -27,7 +27,12 @@ TINY = {
 }
 
 
-def painted_frames(count: int, color: np.ndarray, size: tuple[int, int] = (64, 48), seed: int = 0) -> np.ndarray:
+SKIN = np.array([150.0, 110.0, 90.0])
+
+
+def painted_frames(
+    count: int, color: np.ndarray, size: tuple[int, int] = (64, 48), seed: int = 0
+) -> np.ndarray:
     """(count, H, W, 3) uint8 skin-toned noisy frames with a stroke of ``color`` across each."""
     rng = np.random.default_rng(seed)
     width, height = size
@@ -57,7 +62,7 @@ def test_the_estimate_is_the_filmed_colour_and_segments_the_paint_the_authored_o
 
 
 def test_frames_without_paint_give_no_estimate():
-    frames = to_batch(painted_frames(4, np.array([150.0, 110.0, 90.0])))  # the "paint" is skin
+    frames = to_batch(painted_frames(4, SKIN))  # the "paint" is skin
     assert estimate_paint_color(frames, torch.tensor(AUTHORED / 255.0)) is None
 
 
@@ -80,28 +85,27 @@ def test_calibration_sets_renderer_segmentation_and_hyperparameter():
 def test_marked_frames_without_the_paint_are_a_one_line_error_naming_them():
     model = LandmarkGAN(template=template_dict(), **TINY)
     with pytest.raises(InputDataError, match=r"^marked/: no paint of the template's colour \[25, 50, 210\]"):
-        model.calibrate_paint_color(painted_frames(3, np.array([150.0, 110.0, 90.0]), size=(32, 32)), "marked/")
+        model.calibrate_paint_color(painted_frames(3, SKIN, size=(32, 32)), "marked/")
 
 
 @pytest.mark.parametrize("bad", ["measured", [1, 2], [0, 0, 300]])
 def test_a_bad_paint_color_option_is_a_config_error(bad):
-    with pytest.raises(ConfigError, match="model.paint_color"):
+    with pytest.raises(ConfigError, match=r"model\.paint_color"):
         LandmarkGAN(template=template_dict(), paint_color=bad, **TINY)
 
 
 def test_fitting_measures_the_colour_in_the_datamodule_s_marked_frames(tmp_path):
     from genlmk.data.images import write_image
 
-    for name, color in (("marked", FILMED), ("unmarked", np.array([150.0, 110.0, 90.0]))):
+    for name, color in (("marked", FILMED), ("unmarked", SKIN)):
         for index, frame in enumerate(painted_frames(4, color, size=(32, 32))):
             write_image(tmp_path / name / f"{index:02d}.png", frame)
     Template.from_dict(template_dict()).save(tmp_path / "template.yaml")
     data = UnpairedFramesDataModule(
-        str(tmp_path / "marked"), str(tmp_path / "unmarked"), image_size=(32, 32), batch_size=2, val_fraction=0.0
+        str(tmp_path / "marked"), str(tmp_path / "unmarked"), (32, 32), batch_size=2, val_fraction=0.0
     )
     model = LandmarkGAN(template=str(tmp_path / "template.yaml"), **TINY)
-    trainer = L.Trainer(
-        max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
-    )
+    quiet = {"enable_progress_bar": False, "enable_model_summary": False}
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False, **quiet)
     trainer.fit(model, datamodule=data)
     np.testing.assert_allclose(model.hparams["paint_color"], FILMED, atol=4.0)
