@@ -50,3 +50,22 @@ def test_every_named_frame_gets_the_same_draw():
         assert np.array_equal(out["image"], out["frame1"]) and np.array_equal(out["image"], out["frame2"])
         outputs.append(out["image"])
     assert any(not np.array_equal(outputs[0], other) for other in outputs[1:])
+
+
+def test_white_balance_scales_each_channel_by_its_own_gain_within_range():
+    pipeline = augmentation_from_options(
+        {"white_balance": 0.3, "rotate": 0, "scale": 0, "translate": 0, "color": 0, "noise": 0, "blur": 0}
+    )
+    assert "MultiplicativeNoise" in _steps(pipeline)
+    assert "MultiplicativeNoise" not in _steps(augmentation_from_options(True))  # off by default
+    frame = np.full((8, 8, 3), 100, dtype=np.uint8)
+    gains = []
+    for seed in range(40):
+        pipeline.set_random_seed(seed)
+        out = pipeline(image=frame)["image"].astype(float)
+        assert np.ptp(out.reshape(-1, 3), axis=0).max() <= 1  # one gain per channel, not per pixel
+        gains.append(out[0, 0] / 100.0)
+    gains = np.array(gains)
+    assert gains.min() >= 0.69 and gains.max() <= 1.31
+    # the channels move apart (a new light colour), not only together (exposure)
+    assert np.ptp(gains, axis=1).max() > 0.2

@@ -26,7 +26,15 @@ from genlmk.data.video import h264_round_trip
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
 
-DEFAULT_AUGMENT = {"rotate": 5.0, "scale": 0.05, "translate": 0.03, "color": 0.15, "noise": 0.02, "blur": 0.1}
+DEFAULT_AUGMENT = {
+    "rotate": 5.0,
+    "scale": 0.05,
+    "translate": 0.03,
+    "color": 0.15,
+    "white_balance": 0.0,
+    "noise": 0.02,
+    "blur": 0.1,
+}
 
 
 def load_frames(
@@ -74,6 +82,7 @@ def augmentation_from_options(options: dict[str, float] | bool | None) -> A.Comp
         affine=o,
         jitter={"brightness": color, "contrast": color, "saturation": color / 2, "hue": 0.0},
         jitter_probability=0.7,
+        white_balance=o["white_balance"],
         noise=o["noise"],
         blur=o["blur"],
     )
@@ -152,7 +161,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         batch_size: frames of each kind per batch.
         val_fraction: share of each source held out (the end of it).
         augment: albumentations options (``rotate`` deg, ``scale``, ``translate``, ``color``,
-            ``noise``, ``blur``), or ``false``.
+            ``white_balance``, ``noise``, ``blur``), or ``false``.
         max_frames: read at most this many frames per source; ``frame_stride``: keep every k-th.
         unmarked_gt: optional ``frame,name,x,y`` CSV of the unmarked source (pixels of its frames)
             to report validation NME.
@@ -220,6 +229,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             )
         unmarked, sizes, footage = load_frames(self.unmarked_path, size, self.max_frames, self.frame_stride)
         marked, _, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
+        self.marked_frames = marked  # the model measures the paint's colour in them
         landmarks = None
         if self.unmarked_gt:
             if model_template is None:

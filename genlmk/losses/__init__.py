@@ -3,13 +3,14 @@
 from genlmk.losses.adversarial import lsgan_loss
 from genlmk.losses.equivariance import landmark_equivariance_loss
 from genlmk.losses.line_order import line_order_loss
-from genlmk.losses.paint import chamfer_to_paint, paint_weights, sample_paint_points
+from genlmk.losses.paint import chamfer_to_paint, estimate_paint_color, paint_weights, sample_paint_points
 from genlmk.losses.spring import SpringLoss, spring_loss
 from genlmk.losses.temporal import flow_landmark_loss
 
 __all__ = [
     "SpringLoss",
     "chamfer_to_paint",
+    "estimate_paint_color",
     "flow_landmark_loss",
     "landmark_equivariance_loss",
     "line_order_loss",

@@ -26,12 +26,45 @@ def paint_weights(images: Tensor, color: Tensor, tolerance: float = 0.03) -> Ten
     Returns:
         (B, H, W) weights in [0, 1].
     """
+    cosine, ratio = _cosine_and_ratio(images, color)
+    weight = torch.exp(-(((1.0 - cosine) / tolerance) ** 2)) * ((ratio > 0.5) & (ratio < 1.6))
+    return weight[:, 0]
+
+
+def _cosine_and_ratio(images: Tensor, color: Tensor) -> tuple[Tensor, Tensor]:
+    """Per pixel: cosine of the angle to ``color`` and brightness relative to it, each (B, 1, H, W)."""
     color = color.to(images).view(1, 3, 1, 1)
     norm = images.norm(dim=1, keepdim=True)
     cosine = (images * color).sum(1, keepdim=True) / (norm * color.norm() + 1e-6)
-    ratio = norm / color.norm()
-    weight = torch.exp(-(((1.0 - cosine) / tolerance) ** 2)) * ((ratio > 0.5) & (ratio < 1.6))
-    return weight[:, 0]
+    return cosine, norm / color.norm()
+
+
+def estimate_paint_color(
+    images: Tensor, color: Tensor, tolerance: float = 0.05, min_share: float = 1e-3
+) -> Tensor | None:
+    """The colour the paint has in footage, found from the colour it was authored with.
+
+    Light colour, exposure and shading change how paint looks: under warm, dim light a saturated
+    blue can film at a third of its nominal brightness, which a segmentation keyed to the nominal
+    colour rejects. Pixels whose colour direction lies within ``tolerance`` (cosine distance) of
+    ``color`` and whose brightness is between 0.15 and 3 times its own are taken as paint; their
+    per-channel median is the estimate.
+
+    Args:
+        images: (B, 3, H, W) RGB in [0, 1], marked frames.
+        color: (3,) the authored paint colour, RGB in [0, 1].
+        tolerance: cosine distance a paint pixel's colour direction may have from ``color``.
+        min_share: the least fraction of all pixels that must look like paint.
+
+    Returns:
+        (3,) RGB in [0, 1], or ``None`` when fewer pixels than ``min_share`` look like paint.
+    """
+    cosine, ratio = _cosine_and_ratio(images, color)
+    candidate = (1.0 - cosine < tolerance) & (ratio > 0.15) & (ratio < 3.0)
+    if candidate.sum() < min_share * candidate.numel():
+        return None
+    pixels = images.permute(1, 0, 2, 3)[:, candidate[:, 0]]  # (3, P)
+    return pixels.median(dim=1).values
 
 
 def sample_paint_points(weights: Tensor, count: int, min_pixels: float = 8.0) -> tuple[Tensor, Tensor]:

@@ -36,18 +36,22 @@ from dataclasses import asdict, fields
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.data.appearance import random_appearance, uint8_frames
 from genlmk.data.frames import to_tensor
+from genlmk.errors import ConfigError, InputDataError
 from genlmk.geometry.flow import dense_flow, flow_consistency_mask
 from genlmk.geometry.polylines import line_tangents
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
+    estimate_paint_color,
     flow_landmark_loss,
     landmark_equivariance_loss,
     line_order_loss,
@@ -77,6 +81,7 @@ from genlmk.training.guards import check_finite_losses
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
 POOLS_KEY = "genlmk_image_pools"
 LOSS_TERMS = tuple(field.name for field in fields(LandmarkLosses))
+PAINT_COLORS = ("auto", "template")
 
 
 @contextmanager
@@ -91,6 +96,18 @@ def _frozen(*modules: torch.nn.Module):
     finally:
         for p, state in zip(params, states):
             p.requires_grad_(state)
+
+
+def _check_paint_color(color: str | list[float]) -> None:
+    if isinstance(color, str):
+        if color not in PAINT_COLORS:
+            raise ConfigError(
+                f"model.paint_color: expected one of {PAINT_COLORS} or [r, g, b], got {color!r}"
+            )
+        return
+    values = list(color)
+    if len(values) != 3 or not all(0 <= float(v) <= 255 for v in values):
+        raise ConfigError(f"model.paint_color: expected three values in [0, 255], got {values}")
 
 
 def resolve_template(
@@ -126,6 +143,10 @@ class LandmarkGAN(L.LightningModule):
         image_log_every: steps between TensorBoard image grids (0 disables).
         init_generator, init_discriminator_marked, init_discriminator_unmarked: optional
             reference CycleGAN ``.pth`` files to start from (layouts must match the sizes).
+        paint_color: the colour the renderer paints in and the paint segmentation looks for:
+            ``"auto"`` (measured in the marked training frames when fitting starts, from the
+            template's colour: light and exposure make paint film darker or tinted),
+            ``"template"`` (the template's colour as authored) or ``[r, g, b]`` (0-255).
     """
 
     def __init__(
@@ -146,6 +167,7 @@ class LandmarkGAN(L.LightningModule):
         init_generator: str | None = None,
         init_discriminator_marked: str | None = None,
         init_discriminator_unmarked: str | None = None,
+        paint_color: str | list[float] = "auto",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -167,6 +189,7 @@ class LandmarkGAN(L.LightningModule):
             ("renderer", render_settings),
         ):
             self.hparams[key] = asdict(options)
+        _check_paint_color(paint_color)
 
         # the order term's lines (distinct indices, closed flag), chosen once from the template
         self.ordered_lines = [
@@ -197,6 +220,8 @@ class LandmarkGAN(L.LightningModule):
         self.register_buffer("marker_color", torch.tensor(self.template.marker.color_unit), persistent=False)
         self.pool_marked = ImagePool(pool_size, seed=1)
         self.pool_unmarked = ImagePool(pool_size, seed=2)
+        if not isinstance(paint_color, str):
+            self._set_paint_color(torch.tensor([float(c) for c in paint_color]) / 255.0)
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> LandmarkGAN:
@@ -399,6 +424,38 @@ class LandmarkGAN(L.LightningModule):
         if stage == "fit" and self.global_rank > 0:
             for pool, seed in ((self.pool_marked, 1), (self.pool_unmarked, 2)):
                 pool.generator.manual_seed(rank_seed(seed, self.global_rank))
+        # fits given bare dataloaders (no datamodule) keep the template's colour
+        marked = getattr(self.trainer.datamodule, "marked_frames", None) if stage == "fit" else None
+        if self.hparams.paint_color == "auto" and marked is not None:
+            self.calibrate_paint_color(marked, self.trainer.datamodule.marked_path)
+
+    # ------------------------------------------------------------------ paint colour
+    def _set_paint_color(self, color: Tensor) -> None:
+        """Paint and look for paint of ``color`` (3,) RGB in [0, 1]."""
+        self.marker_color.copy_(color)
+        self.renderer.compositor.color.copy_(color)
+
+    def calibrate_paint_color(self, marked: np.ndarray, source: str = "the marked frames") -> None:
+        """Measure the paint's colour in marked frames (F, H, W, 3) uint8 and use it from now on;
+        the checkpoint keeps it (``paint_color``).
+
+        Raises:
+            InputDataError: the frames hold (nearly) nothing of the template's colour.
+        """
+        step = max(1, len(marked) // 64)  # an even spread of frames is enough for a median
+        frames = torch.stack([to_tensor(frame) for frame in marked[::step]])
+        color = estimate_paint_color(frames, torch.tensor(self.template.marker.color_unit))
+        if color is None:
+            raise InputDataError(
+                f"{source}: no paint of the template's colour {list(self.template.marker.color)} found;"
+                " set marker.color in the template to the paint's colour"
+            )
+        self._set_paint_color(color.to(self.marker_color))
+        measured = [round(float(c) * 255, 1) for c in color]
+        self.hparams["paint_color"] = measured
+        rank_zero_info(
+            f"paint colour measured in {source}: {measured} (template: {list(self.template.marker.color)})"
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
