@@ -1,4 +1,10 @@
-"""Reading and writing video files with PyAV (FFmpeg), frames as (H, W, 3) uint8 RGB."""
+"""Reading and writing video files with PyAV (FFmpeg), frames as (H, W, 3) uint8 RGB.
+
+Frames are read as they are meant to be seen: phones store portrait video as landscape frames
+plus a rotation in the container's display matrix, which decoding alone ignores; the reader turns
+each frame by it, so landmarks and overlays are in the pixels a player shows. Any pixel format
+FFmpeg decodes (10-bit, 4:4:4, odd sizes) arrives as 8-bit RGB.
+"""
 
 from __future__ import annotations
 
@@ -25,14 +31,28 @@ def is_video_path(path: Path) -> bool:
 class VideoInfo:
     """What the container says about a video's first video stream.
 
-    ``frames`` is the container's frame count, or 0 when it does not know (then count by
-    decoding: :func:`count_video_frames`).
+    ``width`` and ``height`` are the displayed size (after ``rotation``, the counter-clockwise
+    turn in degrees the container asks for: 0, 90, 180 or 270). ``frames`` is the container's
+    frame count, or 0 when it does not know (then count by decoding: :func:`count_video_frames`).
     """
 
     width: int
     height: int
     fps: float
     frames: int
+    rotation: int = 0
+
+
+def _quarter_turns(rotation: float) -> int:
+    """A display rotation in degrees (counter-clockwise) as a number of quarter turns, 0-3."""
+    return round(rotation / 90.0) % 4
+
+
+def displayed(frame) -> np.ndarray:
+    """A decoded PyAV video frame as (H, W, 3) uint8 RGB, turned as its display matrix says."""
+    image = frame.to_ndarray(format="rgb24")
+    turns = _quarter_turns(frame.rotation)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
 def _open(path: Path):
@@ -51,24 +71,30 @@ def _open(path: Path):
 
 
 def probe_video(path: str | Path) -> VideoInfo:
-    """Size, frame rate and (if known) frame count of a video file."""
+    """Displayed size, frame rate, (if known) frame count and display rotation of a video file."""
+    import av
+
     path = Path(path)
     container = _open(path)
     try:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-        return VideoInfo(
-            width=int(stream.codec_context.width),
-            height=int(stream.codec_context.height),
-            fps=float(rate),
-            frames=int(stream.frames or 0),
-        )
+        width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+        # the display matrix is read from the first frame (PyAV exposes it there)
+        first = next(iter(container.decode(stream)), None)
+        turns = _quarter_turns(first.rotation) if first is not None else 0
+        if turns % 2:
+            width, height = height, width
+        return VideoInfo(width, height, float(rate), int(stream.frames or 0), 90 * turns)
+    except av.error.FFmpegError as exc:
+        raise InputDataError(f"{path}: corrupt video ({exc.__class__.__name__})") from None
     finally:
         container.close()
 
 
 def iter_video_frames(path: str | Path) -> Iterator[np.ndarray]:
-    """Decode a video's frames in decode order as (H, W, 3) uint8 RGB arrays.
+    """Decode a video's frames in decode order as (H, W, 3) uint8 RGB arrays, turned upright
+    (:func:`displayed`).
 
     Frames are produced one at a time, so memory stays constant whatever the length.
 
@@ -86,7 +112,7 @@ def iter_video_frames(path: str | Path) -> Iterator[np.ndarray]:
         stream.thread_type = "AUTO"
         for frame in container.decode(stream):
             decoded += 1
-            yield frame.to_ndarray(format="rgb24")
+            yield displayed(frame)
     except av.error.FFmpegError as exc:
         raise InputDataError(
             f"{path}: corrupt or truncated video after {decoded} frames ({exc.__class__.__name__})"
