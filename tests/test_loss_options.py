@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import TINY_SYSTEM
@@ -172,3 +174,25 @@ def test_fit_resumes_from_a_training_checkpoint_with_the_old_hyperparameter_layo
     assert stored["global_step"] == 4
     flow = stored["hyper_parameters"]["losses"]["flow"]
     assert (flow["weight"], flow["method"], flow["window"]) == (20.0, "dis", 31)  # the old checkpoint's
+
+
+# written by `genlmk fit` before the losses layout (tiny networks, 32 px, two steps, equivariance
+# weight 2, flow window 21, flow_appearance left at its None default), through LightningCLI, whose
+# checkpoints are rebuilt by jsonargparse on loading
+OLD_CLI_CHECKPOINT = Path(__file__).parent / "data" / "landmarks-old-layout.ckpt"
+
+
+def test_a_checkpoint_written_by_the_old_command_line_loads_predicts_and_resumes(tmp_path):
+    stored = torch.load(OLD_CLI_CHECKPOINT, map_location="cpu", weights_only=True)["hyper_parameters"]
+    assert "weights" in stored and stored["flow_appearance"] is None and "_instantiator" in stored
+    loaded = LandmarkGAN.load_from_checkpoint(OLD_CLI_CHECKPOINT, map_location="cpu")
+    assert (loaded.losses.equivariance.weight, loaded.losses.flow.window) == (2.0, 21)
+    assert loaded.losses.flow.appearance == FlowAppearance()
+    landmarks = Landmarker.from_checkpoint(OLD_CLI_CHECKPOINT).predict(np.zeros((2, 32, 32, 3), np.uint8))
+    assert landmarks.shape == (2, 4, 2) and np.isfinite(landmarks).all()
+
+    data = landmark_data(tmp_path / "data", frames=4)
+    args = [*landmark_fit_args(data, tmp_path / "resumed", steps=3), "--model.pool_size", "0"]
+    assert main([*args, "--ckpt_path", str(OLD_CLI_CHECKPOINT)]) == 0
+    (resumed,) = (tmp_path / "resumed").glob("landmarks/version_0/checkpoints/last.ckpt")
+    assert load_checkpoint(resumed)["global_step"] == 3

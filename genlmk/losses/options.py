@@ -293,7 +293,8 @@ def upgrade_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
         losses.setdefault(term, {})["weight"] = weight
     losses.setdefault("equivariance", {}).update(hparams.get("equivariance") or {})
     for argument, (term, key) in _OLD_ARGUMENTS.items():
-        if argument in hparams:
+        # None stood for "the default" in the old layout (``flow_appearance``)
+        if hparams.get(argument) is not None:
             losses.setdefault(term, {})[key] = hparams[argument]
     if "paint_tolerance" in hparams:
         for term in ("chamfer", "paint_free"):
