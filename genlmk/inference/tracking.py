@@ -132,6 +132,8 @@ class RoiTracker:
         self.detect = detect if detect is not None else self.coarse_search
         self.smoother = BoxSmoother(smoothing)
         self.square: np.ndarray | None = None
+        self.box = np.zeros(4, dtype=np.int64)
+        self.ever_found = False
 
     def plausible(self, points: np.ndarray, box: np.ndarray) -> bool:
         """Whether (N, 2) frame-pixel landmarks found in ``box`` still look like the subject."""
@@ -150,7 +152,10 @@ class RoiTracker:
         return best
 
     def step(self, frame: np.ndarray) -> np.ndarray | None:
-        """(N, 2) frame-pixel landmarks of one (H, W, 3) uint8 frame, or None where the subject is lost."""
+        """(N, 2) frame-pixel landmarks of one (H, W, 3) uint8 frame, or None where the subject is lost.
+
+        ``box`` is then the crop they were found in and ``ever_found`` turns True.
+        """
         if self.square is None:
             start = self.detect(frame)
             if start is None:
@@ -159,11 +164,13 @@ class RoiTracker:
             self.square = square_box_around(start, self.margin)
         box = square_to_box(self.smoother.step(self.square))
         points = self.locate(frame[None], box[None])[0]
+        # landmarks out of the crop or collapsed: the subject left it; find it afresh next frame
         if not self.plausible(points, box):
             self.square = None
             self.smoother.reset()
             return None
         self.square = square_box_around(points, self.margin)
+        self.box, self.ever_found = box, True
         return points
 
 
@@ -184,6 +191,6 @@ def track_frames(
         points = tracker.step(frame)
         found.append(points is not None)
         rows.append(np.full((count, 2), np.nan) if points is None else points)
-    if not any(found):
+    if not tracker.ever_found:
         raise SubjectNotFoundError(f"{source}: no subject found in any of its {len(found)} frames")
     return np.stack(rows), np.array(found, dtype=bool)
