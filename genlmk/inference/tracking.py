@@ -162,6 +162,8 @@ class RoiTracker:
                 return None
             self.smoother.reset()
             self.square = square_box_around(start, self.margin)
+        # a crop larger than the frame shows nothing more, only black: cap it there
+        self.square[2] = min(self.square[2], float(max(frame.shape[:2])))
         box = square_to_box(self.smoother.step(self.square))
         points = self.locate(frame[None], box[None])[0]
         # landmarks out of the crop or collapsed: the subject left it; find it afresh next frame
