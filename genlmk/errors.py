@@ -37,3 +37,7 @@ class OutputError(GenlmkError):
 
 class NonFiniteLossError(GenlmkError):
     """Training produced a NaN or infinite loss or gradient."""
+
+
+class SubjectNotFoundError(GenlmkError):
+    """A tracked region of interest found no subject anywhere in a video."""

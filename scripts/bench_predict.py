@@ -4,6 +4,7 @@
     python scripts/bench_predict.py --config configs/landmarks/cpu.yaml \
         --config configs/landmarks/heatmap.yaml     # the heatmap head
     python scripts/bench_predict.py --compile --skip-e2e   # also compiled with torch.compile
+    python scripts/bench_predict.py --skip-e2e --roi-ckpt fit/landmarks.ckpt  # tracked 1080p
 
 Prints medians over several runs of:
 - the landmark network alone (float images at the model input size): latency at batch 1 and
@@ -13,6 +14,12 @@ Prints medians over several runs of:
 - end-to-end ``genlmk predict`` frames per second on a synthetic video (SyntheticSubject, smooth
   motion, --video-size px, --frames frames), including decoding and writing landmarks.csv, with
   and without overlay.mp4;
+- with ``--roi-ckpt CKPT`` (a trained landmarker), ``genlmk predict --roi auto`` on a
+  --roi-width x --roi-height video (--frames frames) where the subject (--video-size px) moves
+  across a noisy canvas: frames/s including decoding, tracking and writing landmarks.npz (no
+  overlay), lost frames, and the NME (mean point error over the square root of the ground truth's
+  bounding-box area) of the tracked landmarks against that of the same checkpoint on
+  ground-truth crops of the same frames;
 - with ``--compile``, the network and ``predict`` again, compiled by ``Landmarker.compile`` for
   each batch size (inductor; needs a C++ compiler), and the compile times.
 The network comes from the ``landmarker`` block and ``image_size`` of the config (several
@@ -31,6 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -38,7 +46,7 @@ from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
 from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
-from genlmk.data.video import VideoWriter
+from genlmk.data.video import VideoWriter, read_video
 from genlmk.errors import GenlmkError
 from genlmk.inference.landmarker import Landmarker
 from genlmk.networks.deformation import build_landmarker
@@ -143,6 +151,75 @@ def bench_end_to_end(checkpoint: Path, video: Path, frames: int, runs: int) -> l
     return rows
 
 
+def write_moving_canvas_video(
+    path: Path, template_name: str, subject_size: int, canvas: tuple[int, int], frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A video of the cartoon subject pasted at a moving place on a noisy ``(width, height)`` canvas.
+
+    Returns:
+        (F, N, 2) ground-truth landmarks in frame pixels and (F, 4) the pasted squares ``x, y, w, h``.
+    """
+    subject = SyntheticSubject(load_template(template_name), subject_size, seed=0)
+    rng = np.random.default_rng(0)
+    poses = subject.clip_poses(rng, MotionRange(), frames, moving=True)
+    width, height = canvas
+    coarse = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
+    background = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+    t = np.arange(frames) / max(frames - 1, 1)
+    xs = np.round((width - subject_size) * (0.5 + 0.5 * np.sin(2 * np.pi * t))).astype(np.int64)
+    ys = np.round((height - subject_size) * (0.5 + 0.5 * np.sin(4 * np.pi * t + 1.0))).astype(np.int64)
+    truth, squares = [], []
+    with VideoWriter(path, fps=25.0) as writer:
+        for pose, x, y in zip(poses, xs, ys, strict=True):
+            image, landmarks = subject.render(pose, rng, marked=False)
+            frame = background.copy()
+            frame[y : y + subject_size, x : x + subject_size] = image
+            noise = rng.integers(-8, 9, frame.shape, dtype=np.int16)
+            writer.write(np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8))
+            truth.append(landmarks + np.array([x, y]))
+            squares.append((x, y, subject_size, subject_size))
+    return np.stack(truth), np.array(squares, dtype=np.int64)
+
+
+def normalized_error(points: np.ndarray, truth: np.ndarray) -> float:
+    """Mean point error over found frames / the square root of the truth's bounding-box area."""
+    found = np.isfinite(points).all(axis=(1, 2))
+    extent = truth.max(axis=1) - truth.min(axis=1)
+    errors = np.linalg.norm(points - truth, axis=-1).mean(axis=1) / np.sqrt(extent.prod(axis=1))
+    return float(errors[found].mean())
+
+
+def bench_tracking(
+    checkpoint: Path, tmp: Path, template_name: str, args: argparse.Namespace
+) -> list[tuple[str, str]]:
+    """``genlmk predict --roi auto`` on a moving subject in a large frame against ground-truth crops."""
+    canvas = (args.roi_width, args.roi_height)
+    video = tmp / "moving.mp4"
+    truth, squares = write_moving_canvas_video(video, template_name, args.video_size, canvas, args.frames)
+    out = tmp / "tracked"
+    command = ["predict", "--ckpt", str(checkpoint), "--input", str(video), "--out", str(out)]
+    command += ["--roi", "auto", "--no-overlay", "--formats", "npz"]
+    start = time.perf_counter()
+    if genlmk_main(command) != 0:
+        raise SystemExit("genlmk predict --roi auto failed")
+    seconds = time.perf_counter() - start
+    with np.load(out / "landmarks.npz") as archive:
+        tracked, found = archive["landmarks"], archive["found"]
+    landmarker = Landmarker.from_checkpoint(checkpoint)
+    frames = read_video(video)
+    on_truth = np.concatenate(
+        [landmarker.predict(frames[i : i + 64], squares[i : i + 64]) for i in range(0, len(frames), 64)]
+    )
+    tracked_nme, truth_nme = normalized_error(tracked, truth), normalized_error(on_truth, truth)
+    return [
+        (f"--roi auto {canvas[0]}x{canvas[1]}, decode+track+write", f"{args.frames / seconds:.0f} frames/s"),
+        ("--roi auto lost frames", f"{int((~found).sum())} of {len(found)}"),
+        ("NME tracked", f"{tracked_nme:.4f}"),
+        ("NME on ground-truth crops", f"{truth_nme:.4f}"),
+        ("NME tracked / ground-truth crops", f"{tracked_nme / truth_nme:.3f}"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -154,6 +231,13 @@ def main() -> None:
     parser.add_argument("--video-size", type=int, default=256, help="side of the end-to-end video, px")
     parser.add_argument("--e2e-runs", type=int, default=3, help="end-to-end runs per figure (median)")
     parser.add_argument("--skip-e2e", action="store_true", help="only the network and predict figures")
+    parser.add_argument(
+        "--roi-ckpt",
+        type=Path,
+        help="a trained landmarks checkpoint: also time and score --roi auto on a moving-canvas video",
+    )
+    parser.add_argument("--roi-width", type=int, default=1920, help="moving-canvas video width (1920)")
+    parser.add_argument("--roi-height", type=int, default=1080, help="moving-canvas video height (1080)")
     parser.add_argument(
         "--compile", action="store_true", help="also the network and predict compiled with torch.compile"
     )
@@ -179,6 +263,8 @@ def main() -> None:
             video = Path(tmp) / "synthetic.mp4"
             write_synthetic_video(video, template_name, args.video_size, args.frames)
             rows += bench_end_to_end(checkpoint, video, args.frames, args.e2e_runs)
+        if args.roi_ckpt is not None:
+            rows += bench_tracking(args.roi_ckpt, Path(tmp), template_name, args)
     width = max(len(name) for name, _ in rows)
     for name, figure in rows:
         print(f"{name.ljust(width)}  {figure:>16}")

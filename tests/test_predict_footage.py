@@ -187,3 +187,40 @@ def test_memory_does_not_grow_with_the_length_of_the_footage(setup, tmp_path):
     # take 700 kB (a writer that kept its batches would fail this); the peaks differ by noise only
     assert long - short < 200_000, (short, long)
     assert len(read_landmarks(tmp_path / "long" / "landmarks.npz")[2]) == 400
+
+
+def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path):
+    import torch
+
+    root, checkpoint = setup
+    # a network whose last layer is zero answers its template in any crop: always a template-like subject
+    state = torch.load(checkpoint, weights_only=False)
+    last = [k for k in state["state_dict"] if k.startswith("landmarker.regressor.") and "weight" in k][-1]
+    state["state_dict"][last].zero_()
+    state["state_dict"][last.replace("weight", "bias")].zero_()
+    still = tmp_path / "still.ckpt"
+    torch.save(state, still)
+    _predict(
+        still, root / "clip.mp4", tmp_path / "out", "--roi", "auto", "--formats", "csv,npz", "--no-overlay"
+    )
+    with np.load(tmp_path / "out" / "landmarks.npz") as archive:
+        assert archive["found"].tolist() == [True] * 6
+        assert np.isfinite(archive["landmarks"]).all()
+
+
+def test_missing_frames_are_nan_with_found_false_and_reset_the_filter(setup, tmp_path):
+    from genlmk.data.landmark_npz import LandmarkNpzWriter
+    from genlmk.template import load_template
+
+    template = load_template("face")
+    count = template.num_landmarks
+    points = np.stack([np.full((count, 2), 10.0), np.full((count, 2), np.nan), np.full((count, 2), 30.0)])
+    writer = LandmarkNpzWriter(tmp_path / "gap.npz", template)
+    writer.write(points, [0, 1, 2], np.tile([80, 64], (3, 1)))
+    writer.close()
+    with np.load(tmp_path / "gap.npz") as archive:
+        assert archive["found"].tolist() == [True, False, True]
+        assert np.isnan(archive["landmarks"][1]).all()
+    smoothed = OneEuroFilter(OneEuroSettings(), fps=25.0)(points, np.arange(3))
+    assert np.isnan(smoothed[1]).all()
+    np.testing.assert_array_equal(smoothed[2], points[2])

@@ -43,6 +43,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     crop.add_argument("--boxes", metavar="FILE", help="a box per frame: CSV with columns frame,x,y,w,h")
     parser.add_argument(
+        "--roi",
+        choices=("none", "auto"),
+        default="none",
+        help="auto: find the subject, then crop every frame around it (frames where it is lost are "
+        "written as missing); none: --crop/--boxes or whole frames (none)",
+    )
+    parser.add_argument(
+        "--roi-margin",
+        type=float,
+        default=0.25,
+        help="auto: crop margin per side, share of the landmarks' extent (0.25)",
+    )
+    parser.add_argument(
+        "--roi-smoothing",
+        type=float,
+        default=0.6,
+        help="auto: weight of the past in the crop's filter, [0, 1) (0.6)",
+    )
+    parser.add_argument(
         "--smooth",
         choices=("none", "one-euro"),
         default="none",
@@ -88,6 +107,13 @@ def options_from_args(args: argparse.Namespace):
             smoothing = OneEuroSettings(args.min_cutoff, args.beta, args.d_cutoff)
         except ValueError as exc:
             raise ConfigError(f"--smooth one-euro: {exc}") from None
+    if args.roi != "none" and (args.crop or args.boxes):
+        raise ConfigError(f"--roi {args.roi}: give either --roi or --crop/--boxes, not both")
+    if not 0.0 <= args.roi_smoothing < 1.0 or not args.roi_margin >= 0.0:
+        raise ConfigError(
+            f"--roi-smoothing must be in [0, 1) and --roi-margin at least 0, "
+            f"got {args.roi_smoothing}, {args.roi_margin}"
+        )
     crop = parse_box(args.crop) if args.crop else read_box_csv(args.boxes) if args.boxes else None
     return PredictOptions(
         batch_size=args.batch_size,
@@ -95,6 +121,9 @@ def options_from_args(args: argparse.Namespace):
         overlay=not args.no_overlay,
         crop=crop,
         smoothing=smoothing,
+        roi=args.roi,
+        roi_margin=args.roi_margin,
+        roi_smoothing=args.roi_smoothing,
     )
 
 

@@ -5,6 +5,8 @@ Arrays (``numpy.load(path)`` reads them; no pickles):
 - ``landmarks``: (F, N, 2) float64 ``(x, y)`` in pixels of each frame (genlmk's corner origin);
 - ``frames``: (F,) int64 frame numbers (as in ``landmarks.csv``);
 - ``sizes``: (F, 2) int64 frame ``(width, height)``;
+- ``found``: (F,) bool, False for a frame whose landmarks are missing (NaN, e.g. a subject lost by
+  ``--roi auto``);
 - ``names``: (N,) str landmark names;
 - ``template``: 0-d str, the template's YAML text (``Template.from_dict(yaml.safe_load(...))``).
 
@@ -30,7 +32,7 @@ from genlmk.errors import InputDataError
 from genlmk.template import Template
 from genlmk.template.template import dump_template_yaml
 
-_STREAMED = {"landmarks": np.float64, "frames": np.int64, "sizes": np.int64}
+_STREAMED = {"landmarks": np.float64, "frames": np.int64, "sizes": np.int64, "found": np.bool_}
 
 
 class LandmarkNpzWriter:
@@ -44,7 +46,8 @@ class LandmarkNpzWriter:
 
     def write(self, landmarks: np.ndarray, frames: Sequence[int], sizes: np.ndarray) -> None:
         """Append (B, N, 2) landmarks of frames numbered ``frames`` (B,) of ``sizes`` (B, 2)."""
-        arrays = {"landmarks": landmarks, "frames": frames, "sizes": sizes}
+        found = np.isfinite(landmarks).all(axis=(1, 2))
+        arrays = {"landmarks": landmarks, "frames": frames, "sizes": sizes, "found": found}
         for name, dtype in _STREAMED.items():
             self._parts[name].write(np.ascontiguousarray(arrays[name], dtype=dtype).tobytes())
         self.frames_written += len(landmarks)
@@ -56,6 +59,7 @@ class LandmarkNpzWriter:
             "landmarks": (count, self.template.num_landmarks, 2),
             "frames": (count,),
             "sizes": (count, 2),
+            "found": (count,),
         }
         try:
             with (

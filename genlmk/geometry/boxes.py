@@ -73,3 +73,43 @@ def crop_to_frame(points: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) 
 def whole_frame_boxes(count: int, frame_size: tuple[int, int]) -> np.ndarray:
     """(count, 4) boxes covering whole frames of ``frame_size = (width, height)``."""
     return np.tile(np.array([0, 0, frame_size[0], frame_size[1]], dtype=np.int64), (count, 1))
+
+
+def landmark_spread(points: np.ndarray) -> float:
+    """Root-mean-square distance of (N, 2) points from their mean, in the points' pixels.
+
+    Returns NaN when any point is non-finite, so a missing detection never passes for a small one.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if not np.isfinite(points).all():
+        return float("nan")
+    return float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def square_box_around(points: np.ndarray, margin: float) -> np.ndarray:
+    """The square ``(cx, cy, side)`` around (N, 2) frame-pixel points, grown by ``margin``.
+
+    The centre is the middle of the points' bounding box and the side is its longer edge times
+    ``1 + 2 * margin`` (``margin`` is the share of that edge added on each side). The result is
+    left in float pixels so it can be smoothed before :func:`square_to_box` rounds it.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    low, high = points.min(axis=0), points.max(axis=0)
+    centre = (low + high) / 2.0
+    side = max(float((high - low).max()), 1.0) * (1.0 + 2.0 * margin)
+    return np.array([centre[0], centre[1], side])
+
+
+def square_to_box(square: np.ndarray) -> np.ndarray:
+    """A float ``(cx, cy, side)`` square -> a whole-pixel ``(x, y, w, h)`` box with ``w == h``."""
+    cx, cy, side = (float(v) for v in square)
+    size = max(round(side), 1)
+    return np.array([round(cx - size / 2.0), round(cy - size / 2.0), size, size], dtype=np.int64)
+
+
+def points_inside(points: np.ndarray, box: np.ndarray) -> bool:
+    """Whether every (N, 2) point lies in the region ``[x, x + w) x [y, y + h)`` of ``box``."""
+    points = np.asarray(points, dtype=np.float64)
+    x, y, w, h = (float(v) for v in box)
+    inside = (points[:, 0] >= x) & (points[:, 0] < x + w) & (points[:, 1] >= y) & (points[:, 1] < y + h)
+    return bool(np.isfinite(points).all() and inside.all())

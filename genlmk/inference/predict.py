@@ -18,10 +18,11 @@ from genlmk.data.boxes import BoxTrack
 from genlmk.data.footage import Footage
 from genlmk.data.images import resize_rgb
 from genlmk.data.video import VideoWriter, probe_video
-from genlmk.errors import OutputError
+from genlmk.errors import OutputError, SubjectNotFoundError
 from genlmk.inference.outputs import LandmarkOutputs
 from genlmk.inference.smoothing import OneEuroFilter, OneEuroSettings
 from genlmk.inference.streaming import batched_frames
+from genlmk.inference.tracking import RoiTracker
 from genlmk.visualization import draw_landmarks
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ class PredictOptions:
         smoothing: one-euro filter settings; when given, ``landmarks_smoothed.*`` is written
             next to the model's own ``landmarks.*``.
         progress: show a progress bar; None: only on a terminal (tqdm's rule).
+        roi: ``none`` (``crop`` or whole frames) or ``auto``: find the subject, then follow it
+            with a :class:`genlmk.inference.tracking.RoiTracker` (frames where it is lost are
+            written as missing).
+        roi_margin: share of the landmarks' extent added on each side of the tracked crop.
+        roi_smoothing: weight of the past in the tracked crop's filter, in [0, 1).
     """
 
     batch_size: int = 64
@@ -54,6 +60,9 @@ class PredictOptions:
     crop: np.ndarray | BoxTrack | None = None
     smoothing: OneEuroSettings | None = None
     progress: bool | None = None
+    roi: str = "none"
+    roi_margin: float = 0.25
+    roi_smoothing: float = 0.6
 
     def boxes(self, frames: np.ndarray) -> np.ndarray | None:
         """Crop boxes (B, 4) for frame numbers (B,), or None for whole frames."""
@@ -105,6 +114,7 @@ def predict_frames(
             LandmarkOutputs(out, SMOOTHED_STEM, options.formats, template, description + ", smoothed")
         )
     video = VideoWriter(out / OVERLAY_NAME, fps=fps) if options.overlay else None
+    tracker = roi_tracker(landmarker, options) if options.roi == "auto" else None
     count = 0
     overlay_size: tuple[int, int] | None = None
     try:
@@ -112,8 +122,11 @@ def predict_frames(
         stream = tqdm(frames, total=total, desc=f"predict {name}", unit="frame", disable=disable)
         for batch in batched_frames(stream, options.batch_size):
             numbers = np.arange(count, count + len(batch))
-            boxes = options.boxes(numbers)
-            landmarks = landmarker.predict(batch, boxes)
+            if tracker is None:
+                boxes = options.boxes(numbers)
+                landmarks = landmarker.predict(batch, boxes)
+            else:
+                landmarks, boxes = track_batch(tracker, batch)
             results = [landmarks] if smoother is None else [landmarks, smoother(landmarks, numbers)]
             sizes = np.broadcast_to([batch.shape[2], batch.shape[1]], (len(batch), 2))
             files = [file_name(int(f)) for f in numbers]
@@ -123,10 +136,13 @@ def predict_frames(
                 overlay_size = overlay_size or (batch.shape[2], batch.shape[1])
                 for index, frame in enumerate(batch):
                     canvas = draw_landmarks(frame, results[-1][index], template)
-                    canvas = canvas if boxes is None else draw_box(canvas, boxes[index])
+                    if boxes is not None and boxes[index][2] > 0:
+                        draw_box(canvas, boxes[index])
                     # a folder of stills may mix sizes: the video takes the first frame's
                     video.write(resize_rgb(canvas, overlay_size))
             count += len(batch)
+        if tracker is not None and not tracker.ever_found:
+            raise SubjectNotFoundError(f"{name}: no subject found in any of its {count} frames")
     except BaseException:
         for writer in outputs:
             writer.abort()
@@ -138,6 +154,34 @@ def predict_frames(
     if video is not None:
         video.close()
     return count
+
+
+def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:
+    """The tracker ``--roi auto`` runs: the landmarker on crops, judged against its template."""
+    template = landmarker.template.rescaled(landmarker.image_size).points
+    return RoiTracker(
+        landmarker.predict,
+        template,
+        landmarker.image_size,
+        margin=options.roi_margin,
+        smoothing=options.roi_smoothing,
+    )
+
+
+def track_batch(tracker: RoiTracker, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Track (B, H, W, 3) consecutive frames one by one.
+
+    Returns:
+        (B, N, 2) frame-pixel landmarks (NaN where the subject is lost) and (B, 4) the crop boxes
+        used (all zeros where lost).
+    """
+    count = len(tracker.template)
+    landmarks, boxes = np.full((len(batch), count, 2), np.nan), np.zeros((len(batch), 4), dtype=np.int64)
+    for index, frame in enumerate(batch):
+        points = tracker.step(frame)
+        if points is not None:
+            landmarks[index], boxes[index] = points, tracker.box
+    return landmarks, boxes
 
 
 def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:

@@ -78,13 +78,17 @@ class OneEuroFilter:
         """Filter one landmark set.
 
         Args:
-            points: (N, 2) finite ``(x, y)`` pixels of frame ``frame``.
+            points: (N, 2) ``(x, y)`` pixels of frame ``frame``; a non-finite set is a missing
+                frame: it stays missing and the filter starts afresh after it.
             frame: the frame number; must be larger than the previous one.
 
         Returns:
             (N, 2) float64 smoothed pixels.
         """
         points = np.asarray(points, dtype=np.float64)
+        if not np.isfinite(points).all():
+            self.reset()
+            return np.full_like(points, np.nan)
         if self._value is None:
             self._value, self._speed, self._frame = points.copy(), np.zeros_like(points), frame
             return points.copy()
