@@ -1,7 +1,7 @@
 """The landmark benchmark on the photo-face subject, next to dlib's supervised 68-point detector.
 
 1. ``write_photo_face_dataset`` (unless ``--data`` names a folder that has one),
-2. ``genlmk fit`` with the cpu preset (timed; through :mod:`bench_landmarks`),
+2. ``genlmk fit`` with the cpu and sessions presets (timed; through :mod:`bench_landmarks`),
 3. ``genlmk predict`` on the held-out test frames, the head-turn + talking clip and the static clip,
 4. the same frames through dlib's 68-point detector (when dlib imports),
 5. for each: NME in % of the inter-ocular distance (outer eye corners, iBUG 36 and 45), NME of the
@@ -11,9 +11,10 @@ dlib's figures are over the frames where it finds a face (``found``); genlmk pre
 The ``template`` rows score the untrained template itself (Delta = 0) as the prediction.
 
 Usage:
-    .venv/bin/python scripts/bench_realistic.py --out runs/bench_real --size 96 --steps 300
-    (--data DIR reuses footage, --config NAME|YAML (repeatable; default cpu), --train/--test/--clip-frames
-    frame counts, --seed, and any extra `genlmk fit` arguments after --)
+    .venv/bin/python scripts/bench_realistic.py --out runs/bench_real
+    (--data DIR reuses footage, --config NAME|YAML (repeatable; default cpu then sessions),
+    --steps, --size, --train/--test/--clip-frames frame counts, --seed, and any extra `genlmk fit`
+    arguments after --)
 
 Prints a table and writes OUT/benchmark.json.
 """
@@ -42,6 +43,8 @@ from genlmk.errors import GenlmkError, InputDataError
 from genlmk.evaluation.landmarks import landmark_scores, normalizer, visibility_scores
 
 SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
+# the recommended CPU recipe for footage of two capture sessions
+RECIPE = ("cpu", "sessions")
 INTER_OCULAR = "eye_r_0,eye_l_3"  # outer eye corners, iBUG 36 and 45 (templates/face.yaml)
 
 
@@ -133,16 +136,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="photo-face footage folder to reuse (default: made under OUT/data)")
     parser.add_argument("--out", default="runs/bench_real")
-    parser.add_argument("--config", action="append", help="landmarks preset, name or YAML (default: cpu)")
+    parser.add_argument(
+        "--config", action="append", help="landmarks preset, name or YAML (default: cpu, then sessions)"
+    )
     parser.add_argument("--steps", type=int, help="override trainer.max_steps")
-    parser.add_argument("--size", type=int, default=96, help="frame size of new footage, pixels")
+    parser.add_argument("--size", type=int, default=128, help="frame size of new footage, pixels")
     parser.add_argument("--train", type=int, default=300, help="frames per training set of new footage")
     parser.add_argument("--test", type=int, default=60, help="held-out frames of new footage")
     parser.add_argument("--clip-frames", type=int, default=60, help="frames per clip of new footage")
     parser.add_argument("--seed", type=int, default=0, help="seed of new footage")
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
-    configs = args.config or ["cpu"]
+    configs = args.config or list(RECIPE)
     layered_init_args(configs)  # a bad preset stops the run before it makes any folder or data
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def test_a_checkout_finds_the_top_level_folders():
 
 
 def test_presets_are_named_landmarks_bare_and_the_others_by_folder():
-    assert preset_names() == ["cpu", "gpu", "heatmap", "video", "motion/cpu", "motion/vox-256"]
+    assert preset_names() == ["cpu", "gpu", "heatmap", "sessions", "video", "motion/cpu", "motion/vox-256"]
     assert resolve_preset("cpu") == ROOT / "configs/landmarks/cpu.yaml"
     assert resolve_preset("landmarks/video.yaml") == ROOT / "configs/landmarks/video.yaml"
     assert resolve_preset("motion/vox-256") == ROOT / "configs/motion/vox-256.yaml"
@@ -66,7 +66,7 @@ def test_an_unknown_preset_is_one_line_listing_the_known_ones():
         with_preset_files(["fit", "--preset", "tpu"])
     assert str(error.value) == (
         "tpu: preset file not found (and not a built-in preset: "
-        "cpu, gpu, heatmap, video, motion/cpu, motion/vox-256)"
+        "cpu, gpu, heatmap, sessions, video, motion/cpu, motion/vox-256)"
     )
 
 

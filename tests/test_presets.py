@@ -90,3 +90,16 @@ def test_the_video_preset_trains_with_the_aperture_flow_loss_on_changed_next_fra
     logged = scalars(next((tmp_path / "runs").glob("landmarks/version_0")))
     # the flow term ran on consecutive frames (data.temporal from the preset) at every step
     assert [step for step, _ in logged["train/flow"]] == [0, 1]
+
+
+def test_the_sessions_preset_adds_two_session_augmentation_and_equivariance_to_cpu():
+    from genlmk.data.unpaired import augmentation_from_options
+
+    layered = layered_init_args([PRESETS / "cpu.yaml", PRESETS / "sessions.yaml"])
+    losses = layered["model"]["losses"]
+    assert losses == {**_model_args("cpu.yaml")["losses"], "equivariance": {"weight": 5.0}}
+    augment = layered["data"]["augment"]
+    assert augment["white_balance"] == 0.2 and augment["scale"] == 0.15
+    steps = [type(step).__name__ for step in augmentation_from_options(augment).transforms]
+    assert "MultiplicativeNoise" in steps
+    assert layered["data"]["batch_size"] == 8  # cpu.yaml's, untouched
