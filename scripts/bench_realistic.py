@@ -16,7 +16,9 @@ Usage:
     --steps, --size, --train/--test/--clip-frames frame counts, --seed, and any extra `genlmk fit`
     arguments after --)
 
-Prints a table and writes OUT/benchmark.json.
+Prints a table and writes OUT/benchmark.json and OUT/clip_smooth_overlay.png (eight frames of the
+head-turn clip: ground truth green, predictions blue where the landmark is visible, red rings where
+the head hides it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from bench_landmarks import fit_command, genlmk, train, untrained_predictions, write_strict_json
 
 from genlmk.cli.fit import layered_init_args
-from genlmk.data.images import read_image
+from genlmk.data.images import read_image, write_image
 from genlmk.data.landmark_csv import read_landmark_csv
 from genlmk.data.landmark_files import read_landmarks
 from genlmk.data.realistic_face import (
@@ -89,6 +91,31 @@ def set_frames(data: Path, source: str) -> np.ndarray:
     if source.endswith(".mp4"):
         return read_video(data / source)
     return np.stack([read_image(path) for path in sorted((data / source).glob("*.png"))])
+
+
+def overlay_sheet(data: Path, name: str, source: str, pred: np.ndarray, path: Path, count: int = 8) -> None:
+    """Write ``count`` evenly spaced frames of a set, 4x enlarged, as one PNG: ground truth as small
+    green dots, predictions of visible landmarks as filled blue dots, of hidden ones (by the
+    ground truth's visibility) as red rings."""
+    import cv2
+
+    frames = set_frames(data, source)
+    gt, names, numbers = read_landmark_csv(data / f"{name}_gt.csv")
+    visible = read_visibility_csv(visibility_path(data / f"{name}_gt.csv"), names, numbers)
+    zoom, tiles = 4, []
+    for k in np.linspace(0, len(frames) - 1, count).astype(int):
+        tile = cv2.resize(frames[k], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+        for point in gt[k] * zoom:
+            cv2.circle(tile, tuple(int(v) for v in point), 2, (0, 255, 0), -1)
+        for point, shown in zip(pred[k] * zoom, visible[k]):
+            centre = tuple(int(v) for v in point)
+            if shown:
+                cv2.circle(tile, centre, 3, (40, 120, 255), -1)
+            else:
+                cv2.circle(tile, centre, 5, (255, 0, 0), 2)
+        tiles.append(tile)
+    rows = [np.hstack(tiles[i : i + 4]) for i in range(0, len(tiles) - len(tiles) % 4, 4)]
+    write_image(path, np.vstack(rows))
 
 
 def dlib_rows(data: Path) -> list[dict] | None:
@@ -168,6 +195,8 @@ def main() -> None:
             ("template", untrained_predictions(data, name, out)),
         ):
             rows.append({"set": name, "method": method, **score(predictions(path, data, name), data, name)})
+    head_turn = predictions(out / "clip_smooth" / "landmarks.csv", data, "clip_smooth")
+    overlay_sheet(data, "clip_smooth", "clip_smooth.mp4", head_turn, out / "clip_smooth_overlay.png")
     dlib = dlib_rows(data)
     rows += dlib or []
     summary = {

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import HAS_CXX, run_script
 
+from genlmk.data.images import read_image
 from genlmk.data.synthetic import SynthConfig, write_synthetic_dataset
 from genlmk.template import load_template
 
@@ -198,6 +199,8 @@ def test_bench_realistic_makes_photo_face_footage_trains_and_scores_genlmk_and_d
             row
         )
     assert ours["test"]["flicker_percent"] is None and ours["clip_static"]["flicker_percent"] > 0
+    # eight head-turn frames, 4x enlarged, in two rows of four
+    assert read_image(out / "clip_smooth_overlay.png").shape == (2 * 4 * 48, 4 * 4 * 48, 3)
     # the untrained template as the prediction: a still template on a still head does not flicker
     template = {row["set"]: row for row in summary["results"] if row["method"] == "template"}
     assert set(template) == set(ours) and template["clip_static"]["flicker_percent"] == 0.0
