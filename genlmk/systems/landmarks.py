@@ -61,6 +61,7 @@ from genlmk.losses import (
     spring_loss,
 )
 from genlmk.losses.options import LandmarkLosses, upgrade_hparams
+from genlmk.metrics.landmarks import box_diagonal, nme
 from genlmk.networks.cyclegan import (
     DiscriminatorOptions,
     GeneratorOptions,
@@ -383,10 +384,9 @@ class LandmarkGAN(L.LightningModule):
             sync_dist=True,  # under DDP each process validates a share
         )
         if "landmarks" in batch:
-            gt = batch["landmarks"]
-            diagonal = (gt.amax(1) - gt.amin(1)).norm(dim=-1)
-            error = (landmarks - gt).norm(dim=-1).mean(dim=1) / diagonal
-            self.log("val/nme", 100.0 * error.mean(), prog_bar=True, sync_dist=True)
+            gt = batch["landmarks"].double().cpu().numpy()
+            error = nme(landmarks.detach().double().cpu().numpy(), gt, box_diagonal(gt))
+            self.log("val/nme", error, prog_bar=True, sync_dist=True, batch_size=len(gt))
         if batch_idx == 0:
             fake_marked = self.renderer(unmarked, landmarks).images
             rec_marked = self.renderer(fake_unmarked, self.landmarker.landmarks(fake_unmarked)).images
