@@ -18,7 +18,7 @@ from genlmk.data.boxes import BoxTrack
 from genlmk.data.footage import Footage
 from genlmk.data.images import resize_rgb
 from genlmk.data.video import VideoWriter, probe_video
-from genlmk.errors import OutputError, SubjectNotFoundError
+from genlmk.errors import OutputError
 from genlmk.inference.outputs import LandmarkOutputs
 from genlmk.inference.smoothing import OneEuroFilter, OneEuroSettings
 from genlmk.inference.streaming import batched_frames
@@ -126,7 +126,7 @@ def predict_frames(
                 boxes = options.boxes(numbers)
                 landmarks = landmarker.predict(batch, boxes)
             else:
-                landmarks, boxes = track_batch(tracker, batch)
+                landmarks, boxes = tracker.track(batch)
             results = [landmarks] if smoother is None else [landmarks, smoother(landmarks, numbers)]
             sizes = np.broadcast_to([batch.shape[2], batch.shape[1]], (len(batch), 2))
             files = [file_name(int(f)) for f in numbers]
@@ -141,8 +141,8 @@ def predict_frames(
                     # a folder of stills may mix sizes: the video takes the first frame's
                     video.write(resize_rgb(canvas, overlay_size))
             count += len(batch)
-        if tracker is not None and not tracker.ever_found:
-            raise SubjectNotFoundError(f"{name}: no subject found in any of its {count} frames")
+        if tracker is not None:
+            tracker.require_found(name, count)
     except BaseException:
         for writer in outputs:
             writer.abort()
@@ -166,22 +166,6 @@ def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:
         margin=options.roi_margin,
         smoothing=options.roi_smoothing,
     )
-
-
-def track_batch(tracker: RoiTracker, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Track (B, H, W, 3) consecutive frames one by one.
-
-    Returns:
-        (B, N, 2) frame-pixel landmarks (NaN where the subject is lost) and (B, 4) the crop boxes
-        used (all zeros where lost).
-    """
-    count = len(tracker.template)
-    landmarks, boxes = np.full((len(batch), count, 2), np.nan), np.zeros((len(batch), 4), dtype=np.int64)
-    for index, frame in enumerate(batch):
-        points = tracker.step(frame)
-        if points is not None:
-            landmarks[index], boxes[index] = points, tracker.box
-    return landmarks, boxes
 
 
 def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:

@@ -175,6 +175,30 @@ class RoiTracker:
         self.box, self.ever_found = box, True
         return points
 
+    def track(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Track (B, H, W, 3) consecutive frames one by one (each crop follows the last answer).
+
+        Returns:
+            (B, N, 2) frame-pixel landmarks (NaN where the subject is lost) and (B, 4) the crop
+            boxes used (all zeros where lost).
+        """
+        landmarks = np.full((len(frames), len(self.template), 2), np.nan)
+        boxes = np.zeros((len(frames), 4), dtype=np.int64)
+        for index, frame in enumerate(frames):
+            points = self.step(frame)
+            if points is not None:
+                landmarks[index], boxes[index] = points, self.box
+        return landmarks, boxes
+
+    def require_found(self, source: str, frames: int) -> None:
+        """Raise SubjectNotFoundError unless some frame so far showed the subject.
+
+        Args:
+            source: the footage, for the message; frames: how many frames were tracked.
+        """
+        if not self.ever_found:
+            raise SubjectNotFoundError(f"{source}: no subject found in any of its {frames} frames")
+
 
 def track_frames(
     frames: Iterable[np.ndarray], tracker: RoiTracker, source: str
@@ -187,12 +211,8 @@ def track_frames(
     Raises:
         SubjectNotFoundError: the subject is in no frame of ``source``.
     """
-    count = len(tracker.template)
-    rows, found = [], []
-    for frame in frames:
-        points = tracker.step(frame)
-        found.append(points is not None)
-        rows.append(np.full((count, 2), np.nan) if points is None else points)
-    if not tracker.ever_found:
-        raise SubjectNotFoundError(f"{source}: no subject found in any of its {len(found)} frames")
-    return np.stack(rows), np.array(found, dtype=bool)
+    tracked = [tracker.track(frame[None]) for frame in frames]
+    tracker.require_found(source, len(tracked))
+    landmarks = np.concatenate([points for points, _ in tracked])
+    found = np.concatenate([boxes[:, 2] > 0 for _, boxes in tracked])
+    return landmarks, found
