@@ -45,7 +45,7 @@ from torch import Tensor
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
 from genlmk.data.appearance import random_appearance, uint8_frames
 from genlmk.data.frames import to_tensor
-from genlmk.errors import ConfigError, InputDataError
+from genlmk.errors import InputDataError
 from genlmk.geometry.flow import dense_flow, flow_consistency_mask
 from genlmk.geometry.polylines import line_tangents
 from genlmk.geometry.transforms import sample_warp, warp_images
@@ -71,7 +71,7 @@ from genlmk.networks.cyclegan import (
     load_cyclegan_weights,
 )
 from genlmk.networks.deformation import build_landmarker
-from genlmk.options import build_options
+from genlmk.options import build_options, require
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
 from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
@@ -101,14 +101,12 @@ def _frozen(*modules: torch.nn.Module):
 
 def _check_paint_color(color: str | list[float]) -> None:
     if isinstance(color, str):
-        if color not in PAINT_COLORS:
-            raise ConfigError(
-                f"model.paint_color: expected one of {PAINT_COLORS} or [r, g, b], got {color!r}"
-            )
+        rule = f"must be one of {PAINT_COLORS} or [r, g, b]"
+        require(color in PAINT_COLORS, "model.paint_color", rule, color)
         return
     values = list(color)
-    if len(values) != 3 or not all(0 <= float(v) <= 255 for v in values):
-        raise ConfigError(f"model.paint_color: expected three values in [0, 255], got {values}")
+    in_range = len(values) == 3 and all(0 <= float(v) <= 255 for v in values)
+    require(in_range, "model.paint_color", "must be three values in [0, 255]", values)
 
 
 def resolve_template(
