@@ -1,10 +1,13 @@
 """Checkpoint files: what genlmk puts in them, reading them safely, writing them atomically.
 
-A genlmk checkpoint is a Lightning checkpoint (a dict) with two extra keys:
+A genlmk checkpoint is a Lightning checkpoint (a dict) with extra keys:
 
 - ``genlmk_kind``: ``"landmarks"`` or ``"motion"``, so a command can refuse the wrong kind;
 - ``genlmk_template``: for landmark models, the template as its YAML structure, so the
   checkpoint alone is enough to predict;
+- ``genlmk_appearance``: for landmark models, what the subject looks like in the training inputs
+  (:class:`genlmk.geometry.subject_search.Appearance` as plain lists), so ``predict --roi auto``
+  can find it in a large frame; absent in checkpoints written before it existed;
 - ``genlmk_frame_width_height``: for motion models, the ``[width, height]`` frames were trained at
   (checkpoints written before sizes took that one order hold ``genlmk_frame_size``,
   ``[height, width]``, instead: :func:`motion_frame_size` reads both).
@@ -22,6 +25,7 @@ from genlmk.errors import CheckpointError
 
 KIND_KEY = "genlmk_kind"
 TEMPLATE_KEY = "genlmk_template"
+APPEARANCE_KEY = "genlmk_appearance"
 FRAME_SIZE_KEY = "genlmk_frame_width_height"
 LEGACY_FRAME_SIZE_KEY = "genlmk_frame_size"
 KINDS = ("landmarks", "motion")

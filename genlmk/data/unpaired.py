@@ -237,6 +237,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             landmarks = self._ground_truth(model_template.names, sizes, size)
         cut_u = len(unmarked) - round(len(unmarked) * self.val_fraction)
         cut_m = len(marked) - round(len(marked) * self.val_fraction)
+        self.unmarked_frames = unmarked[:cut_u]  # the model keeps their appearance (predict --roi auto)
         augment = augmentation_from_options(self.augment_options)
         following = successor_index(footage[:cut_u]) if self.temporal else None
         if following is not None and not (following >= 0).any():

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genlmk.checkpoints import TEMPLATE_KEY, load_checkpoint
+from genlmk.checkpoints import APPEARANCE_KEY, TEMPLATE_KEY, load_checkpoint
 from genlmk.data.images import resize_rgb
 from genlmk.errors import CheckpointError, ConfigError, InputDataError
 from genlmk.geometry.boxes import crop_image, crop_to_frame, whole_frame_boxes
+from genlmk.geometry.subject_search import Appearance
 from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker
 from genlmk.template import Template
 
@@ -32,6 +33,9 @@ class Landmarker:
         template: the template as authored (names, lines, marker).
         image_size: model input ``(width, height)``.
         device: where the network runs.
+        appearance: what the subject looks like in the training inputs
+            (:class:`~genlmk.geometry.subject_search.Appearance`), or None for checkpoints
+            written before genlmk kept it.
 
     Example:
         >>> landmarker = Landmarker.from_checkpoint("runs/landmarks/last.ckpt")
@@ -41,12 +45,17 @@ class Landmarker:
     """
 
     def __init__(
-        self, network: LandmarkDeformationNet, template: Template, device: str | torch.device = "cpu"
+        self,
+        network: LandmarkDeformationNet,
+        template: Template,
+        device: str | torch.device = "cpu",
+        appearance: Appearance | None = None,
     ):
         self.network = network.eval().to(device)
         self.template = template
         self.image_size = network.image_size
         self.device = torch.device(device)
+        self.appearance = appearance
         self._landmarks: Callable[[Tensor], Tensor] = network.landmarks
         self._batch_size: int | None = None  # set by compile: every batch is padded to it
 
@@ -111,8 +120,12 @@ class Landmarker:
             state = {
                 k[len(_PREFIX) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(_PREFIX)
             }
+            stored = checkpoint.get(APPEARANCE_KEY)
+            appearance = None if stored is None else Appearance.from_dict(stored)
         except (KeyError, TypeError, IndexError) as exc:
             raise CheckpointError(f"{path}: landmarks checkpoint lacks {exc}") from None
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
         points = torch.as_tensor(template.rescaled(image_size).points, dtype=torch.float32)
         network = build_landmarker(hparams.get("landmarker") or {}, points, image_size)
         try:
@@ -121,7 +134,7 @@ class Landmarker:
             raise CheckpointError(
                 f"{path}: landmark network does not load ({str(exc).splitlines()[0]})"
             ) from None
-        return cls(network, template, device)
+        return cls(network, template, device, appearance)
 
     def prepare(self, frames: np.ndarray, boxes: np.ndarray | None = None) -> Tensor:
         """The model input for frames, or for crops of them.

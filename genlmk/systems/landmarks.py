@@ -42,12 +42,13 @@ import torch.nn.functional as F
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
-from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY
+from genlmk.checkpoints import APPEARANCE_KEY, KIND_KEY, TEMPLATE_KEY
 from genlmk.data.appearance import random_appearance, uint8_frames
 from genlmk.data.frames import to_tensor
 from genlmk.errors import InputDataError
 from genlmk.geometry.flow import dense_flow, flow_consistency_mask
 from genlmk.geometry.polylines import line_tangents
+from genlmk.geometry.subject_search import Appearance, appearance_of
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
@@ -219,6 +220,8 @@ class LandmarkGAN(L.LightningModule):
         self.register_buffer("marker_color", torch.tensor(self.template.marker.color_unit), persistent=False)
         self.pool_marked = ImagePool(pool_size, seed=1)
         self.pool_unmarked = ImagePool(pool_size, seed=2)
+        # what the training inputs look like, measured in setup (checkpoints keep it)
+        self.appearance: Appearance | None = None
         if not isinstance(paint_color, str):
             self._set_paint_color(torch.tensor([float(c) for c in paint_color]) / 255.0)
 
@@ -426,6 +429,11 @@ class LandmarkGAN(L.LightningModule):
         marked = getattr(self.trainer.datamodule, "marked_frames", None) if stage == "fit" else None
         if self.hparams.paint_color == "auto" and marked is not None:
             self.calibrate_paint_color(marked, self.trainer.datamodule.marked_path)
+        unmarked = getattr(self.trainer.datamodule, "unmarked_frames", None) if stage == "fit" else None
+        if unmarked is not None:
+            # an even spread of up to 512 training inputs: the mean face they make is what
+            # `predict --roi auto` looks for in a large frame
+            self.appearance = appearance_of(unmarked[:: max(1, len(unmarked) // 512)])
 
     # ------------------------------------------------------------------ paint colour
     def _set_paint_color(self, color: Tensor) -> None:
@@ -462,8 +470,12 @@ class LandmarkGAN(L.LightningModule):
         pools = {"marked": self.pool_marked.state_dict(), "unmarked": self.pool_unmarked.state_dict()}
         ranks = gather_from_ranks(self._trainer, pools)  # every rank's pools (rank 0 writes the file)
         checkpoint[POOLS_KEY] = {**ranks[0], "ranks": ranks} if len(ranks) > 1 else pools
+        if self.appearance is not None:
+            checkpoint[APPEARANCE_KEY] = self.appearance.to_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if checkpoint.get(APPEARANCE_KEY) is not None:
+            self.appearance = Appearance.from_dict(checkpoint[APPEARANCE_KEY])
         pools = checkpoint.get(POOLS_KEY)
         if pools and "ranks" in pools:
             pools = own_rank_state(self._trainer, pools["ranks"], "image pools")
