@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from genlmk.data.images import is_image_path, read_image
 from genlmk.data.video import count_video_frames, is_video_path, iter_video_frames, probe_video
@@ -103,6 +104,26 @@ def find_footage(path: str | Path) -> list[Footage]:
     if not found:
         raise InputDataError(f"{path}: folder holds no images, videos or frame folders")
     return sorted(found, key=lambda f: natural_key(f.path))
+
+
+def source_frames(
+    path: str | Path, max_frames: int | None = None, stride: int = 1, progress: bool = False
+) -> Iterator[tuple[int, Footage, np.ndarray]]:
+    """``(footage number, footage, (H, W, 3) uint8 RGB frame)`` for every ``stride``-th frame of each
+    footage under ``path`` (:func:`find_footage`), at most ``max_frames`` in all; one frame in memory
+    at a time. ``progress``: a progress bar per footage (on a terminal only)."""
+    count = 0
+    for number, footage in enumerate(find_footage(path)):
+        frames = footage.frames()
+        if progress:
+            frames = tqdm(frames, desc=f"loading {footage.name}", leave=False, disable=None)
+        for index, frame in enumerate(frames):
+            if index % stride:
+                continue
+            yield number, footage, frame
+            count += 1
+            if max_frames and count >= max_frames:
+                return
 
 
 _SUFFIX_HINT = (".mp4", ".avi", ".mov", "...")

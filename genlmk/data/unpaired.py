@@ -14,16 +14,18 @@ import albumentations as A
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from genlmk.data.augmentation import build_augmentation
-from genlmk.data.footage import find_footage
+from genlmk.data.footage import source_frames
 from genlmk.data.frames import to_tensor
 from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
+from genlmk.data.roi import PartCropper
 from genlmk.data.video import h264_round_trip
 from genlmk.errors import ConfigError, InputDataError
+from genlmk.geometry.boxes import frame_to_crop
 from genlmk.training.sampling import ItemKey, TrainDataPosition, item_rng, split_key
 
 DEFAULT_AUGMENT = {
@@ -48,16 +50,10 @@ def load_frames(
         footage: (F,) int, which footage (video or frame folder) each frame comes from.
     """
     frames, sizes, footage_ids = [], [], []
-    for number, footage in enumerate(find_footage(path)):
-        progress = tqdm(footage.frames(), desc=f"loading {footage.name}", leave=False, disable=None)
-        for index, frame in enumerate(progress):
-            if index % stride:
-                continue
-            sizes.append((frame.shape[1], frame.shape[0]))
-            frames.append(resize_rgb(frame, image_size))
-            footage_ids.append(number)
-            if max_frames and len(frames) >= max_frames:
-                return np.stack(frames), sizes, np.array(footage_ids)
+    for number, _, frame in source_frames(path, max_frames, stride, progress=True):
+        sizes.append((frame.shape[1], frame.shape[0]))
+        frames.append(resize_rgb(frame, image_size))
+        footage_ids.append(number)
     return np.stack(frames), sizes, np.array(footage_ids)
 
 
@@ -143,11 +139,14 @@ class UnpairedFrames(Dataset):
         return item
 
 
-def successor_index(footage: np.ndarray) -> np.ndarray:
+def successor_index(footage: np.ndarray, sources: np.ndarray | None = None) -> np.ndarray:
     """For frames tagged with their footage id (F,): the index of the next frame of the same
-    footage, or -1 for the last frame of each."""
+    footage, or -1 for the last frame of each. With ``sources`` (F,), the frames' numbers in the
+    source, a frame whose successor was left out (``data.roi``) has none either."""
     following = np.arange(1, len(footage) + 1)
     same = np.append(footage[1:] == footage[:-1], False)
+    if sources is not None:
+        same &= np.append(np.diff(sources) == 1, False)
     return np.where(same, following, -1)
 
 
@@ -165,6 +164,10 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         max_frames: read at most this many frames per source; ``frame_stride``: keep every k-th.
         unmarked_gt: optional ``frame,name,x,y`` CSV of the unmarked source (pixels of its frames)
             to report validation NME.
+        roi: ``none`` (each whole frame resized to the model input) or ``auto``: crop both sources
+            around the painted part, framed as the template frames it (:mod:`genlmk.data.roi`;
+            frames where it is not found are left out). For footage where the part fills a
+            fraction of a large frame, and for sessions framed differently.
         temporal: draw consecutive unmarked frames (t, t+1) together, for the optical-flow loss
             (the unmarked source must be video or frame sequences).
         reencode: H.264 constant rate factors (0-51) of copies of the unmarked training frames,
@@ -187,6 +190,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         max_frames: int | None = None,
         frame_stride: int = 1,
         unmarked_gt: str | None = None,
+        roi: str = "none",
         temporal: bool = False,
         reencode: list[int] | None = None,
         num_workers: int = 0,
@@ -201,6 +205,9 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         self.augment_options: Any = augment
         self.max_frames, self.frame_stride = max_frames, frame_stride
         self.unmarked_gt = unmarked_gt
+        if roi not in ("none", "auto"):
+            raise ConfigError(f"data.roi must be none or auto, got {roi!r}")
+        self.roi = roi
         self.temporal = temporal
         self.reencode = [int(crf) for crf in reencode or []]
         if self.reencode and not temporal:
@@ -227,19 +234,26 @@ class UnpairedFramesDataModule(L.LightningDataModule):
             raise ConfigError(
                 f"data.image_size {list(size)} differs from the model's {list(model_template.size)}"
             )
-        unmarked, sizes, footage = load_frames(self.unmarked_path, size, self.max_frames, self.frame_stride)
-        marked, _, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
+        if self.roi == "auto":
+            unmarked, marked, footage, boxes, sources = self._cropped(model_template, size)
+        else:
+            unmarked, sizes, footage = load_frames(
+                self.unmarked_path, size, self.max_frames, self.frame_stride
+            )
+            marked, _, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
+            boxes = np.array([(0, 0, width, height) for width, height in sizes])
+            sources = np.arange(len(unmarked))
         self.marked_frames = marked  # the model measures the paint's colour in them
         landmarks = None
         if self.unmarked_gt:
             if model_template is None:
                 raise ConfigError("data.unmarked_gt needs the model's template to order landmarks")
-            landmarks = self._ground_truth(model_template.names, sizes, size)
+            landmarks = self._ground_truth(model_template.names, boxes, sources, size)
         cut_u = len(unmarked) - round(len(unmarked) * self.val_fraction)
         cut_m = len(marked) - round(len(marked) * self.val_fraction)
         self.unmarked_frames = unmarked[:cut_u]  # the model keeps their appearance (predict --roi auto)
         augment = augmentation_from_options(self.augment_options)
-        following = successor_index(footage[:cut_u]) if self.temporal else None
+        following = successor_index(footage[:cut_u], sources[:cut_u]) if self.temporal else None
         if following is not None and not (following >= 0).any():
             raise InputDataError(
                 f"{self.unmarked_path}: data.temporal needs consecutive frames (a video or frame sequences)"
@@ -258,14 +272,33 @@ class UnpairedFramesDataModule(L.LightningDataModule):
                 unmarked[cut_u:], marked[cut_m:], None, None if landmarks is None else landmarks[cut_u:]
             )
 
-    def _ground_truth(self, names, sizes, model_size) -> np.ndarray:
+    def _cropped(self, template, size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``data.roi auto``: unmarked crops, marked crops, the unmarked crops' footage ids, crop
+        boxes (source pixels) and which of the (strided) unmarked source frames they are."""
+        if template is None:
+            raise ConfigError("data.roi auto needs the model's template (it frames the crops)")
+        cropper = PartCropper(template.points, size, template.marker.color_unit)
+        marked, color = cropper.marked(self.marked_path, self.max_frames, self.frame_stride)
+        appearance = cropper.appearance(marked, color)
+        unmarked, scores = cropper.unmarked(
+            self.unmarked_path, appearance, marked.share(), self.max_frames, self.frame_stride
+        )
+        rank_zero_info(
+            f"data.roi auto: paint in {len(marked.frames)} of {marked.scanned} marked frames, the part in "
+            f"{len(unmarked.frames)} of {unmarked.scanned} unmarked frames (match {np.median(scores):.2f}, "
+            f"floor {appearance.floor:.2f}); crops {marked.share():.2f} / {unmarked.share():.2f} of the "
+            "frames' short side"
+        )
+        return unmarked.frames, marked.frames, unmarked.footage, unmarked.boxes(), unmarked.sources
+
+    def _ground_truth(self, names, boxes: np.ndarray, sources: np.ndarray, model_size) -> np.ndarray:
+        """The ``unmarked_gt`` landmarks of the used (strided) source frames ``sources`` (F,), in
+        pixels of their model inputs (crops ``boxes`` (F, 4) of the source frames)."""
         gt, _, frames = read_landmark_csv(self.unmarked_gt, names)
-        count = len(sizes) * self.frame_stride
+        count = (int(sources.max()) + 1 if len(sources) else 0) * self.frame_stride
         if frames != list(range(len(frames))) or len(frames) < count:
             raise InputDataError(f"{self.unmarked_gt}: needs frames 0..{count - 1} of {self.unmarked_path}")
-        gt = gt[:: self.frame_stride][: len(sizes)]
-        scale = np.array([[model_size[0] / w, model_size[1] / h] for w, h in sizes])
-        return gt * scale[:, None, :]
+        return frame_to_crop(gt[:: self.frame_stride][sources], boxes, model_size)
 
     def train_dataloader(self) -> DataLoader:
         return self.position.loader(

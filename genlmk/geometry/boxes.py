@@ -70,6 +70,14 @@ def crop_to_frame(points: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) 
     return boxes[:, None, :2] + np.asarray(points, dtype=np.float64) * scale[:, None, :]
 
 
+def frame_to_crop(points: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The inverse of :func:`crop_to_frame`: (B, N, 2) frame pixels -> pixels of the crops resized
+    to ``size``."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    scale = np.asarray(size, dtype=np.float64) / boxes[:, 2:]
+    return (np.asarray(points, dtype=np.float64) - boxes[:, None, :2]) * scale[:, None, :]
+
+
 def whole_frame_boxes(count: int, frame_size: tuple[int, int]) -> np.ndarray:
     """(count, 4) boxes covering whole frames of ``frame_size = (width, height)``."""
     return np.tile(np.array([0, 0, frame_size[0], frame_size[1]], dtype=np.int64), (count, 1))

@@ -144,26 +144,51 @@ def search_sides(
 
 
 def find_square(
-    frame: np.ndarray, appearance: Appearance, sides: Sequence[float]
+    frame: np.ndarray, appearance: Appearance, sides: Sequence[float], refine: int = 5
 ) -> tuple[np.ndarray, float]:
-    """The square of ``frame`` that looks most like the reference, over the window ``sides``.
+    """The square of ``frame`` that looks most like the references, over the window ``sides``.
 
     Each side is one scale: the grey frame is shrunk so that a window of that side becomes the
     references' size, and each reference is slid over it (every position of the shrunk frame, so
-    the step in frame pixels is ``side / S``).
+    the step in frame pixels is ``side / S``). The best square is then refined over ``refine``
+    finer scales between its neighbours, searched in its surroundings only.
 
     Args:
         frame: (H, W, 3) uint8 RGB.
         appearance: the subject's :class:`Appearance`.
-        sides: window sides to try, in frame pixels.
+        sides: window sides to try, in frame pixels, in increasing order.
+        refine: finer scales tried around the best (0: none).
 
     Returns:
         (3,) ``(cx, cy, side)`` of the best window and its score; score -1 when no side fits.
     """
     luma = grey(frame)
+    best, score = _best_square(luma, appearance, sides, (0.0, 0.0))
+    if refine and score > -1.0 and len(sides) > 1:
+        step = float(np.exp(np.mean(np.diff(np.log(sides)))))
+        finer = best[2] * step ** np.linspace(-0.5, 0.5, refine)
+        # the surroundings: twice the largest finer side, centred on the best square
+        half = float(finer.max())
+        x0, y0 = max(0, int(best[0] - half)), max(0, int(best[1] - half))
+        x1, y1 = min(luma.shape[1], int(best[0] + half) + 1), min(luma.shape[0], int(best[1] + half) + 1)
+        finer = finer[finer <= min(x1 - x0, y1 - y0)]
+        near, near_score = _best_square(luma[y0:y1, x0:x1], appearance, finer, (x0, y0))
+        if near_score > score:
+            best, score = near, near_score
+    return best, score
+
+
+def _best_square(
+    luma: np.ndarray, appearance: Appearance, sides: Sequence[float], origin: tuple[float, float]
+) -> tuple[np.ndarray, float]:
+    """The best-scoring square over ``sides`` in an (H, W) grey image whose top-left corner lies
+    at ``origin`` in frame pixels."""
     height, width = luma.shape
     size = appearance.references.shape[-1]
-    best, best_score = np.array([width / 2, height / 2, float(min(width, height))]), -1.0
+    best, best_score = (
+        np.array([origin[0] + width / 2, origin[1] + height / 2, float(min(width, height))]),
+        -1.0,
+    )
     for side in sides:
         scale = size / float(side)
         shrunk_size = (max(round(width * scale), size), max(round(height * scale), size))
@@ -172,5 +197,11 @@ def find_square(
         if scores[row, column] > best_score:
             step_x, step_y = width / shrunk_size[0], height / shrunk_size[1]
             best_score = float(scores[row, column])
-            best = np.array([(column + size / 2) * step_x, (row + size / 2) * step_y, size * step_x])
+            best = np.array(
+                [
+                    origin[0] + (column + size / 2) * step_x,
+                    origin[1] + (row + size / 2) * step_y,
+                    size * step_x,
+                ]
+            )
     return best, best_score

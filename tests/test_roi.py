@@ -1,0 +1,138 @@
+"""``data.roi auto``: training footage cropped around the painted part in large, moving frames."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from training_helpers import landmark_fit_args
+
+from genlmk.checkpoints import APPEARANCE_KEY, load_checkpoint
+from genlmk.cli.main import main
+from genlmk.data.canvas import canvas_background, moving_boxes, place_on_canvas
+from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
+from genlmk.data.roi import PartCropper, smooth_squares, square_framing
+from genlmk.data.synthetic import MotionRange, SyntheticSubject
+from genlmk.data.unpaired import successor_index
+from genlmk.data.video import VideoWriter
+from genlmk.errors import InputDataError
+from genlmk.geometry.boxes import crop_to_frame, frame_to_crop
+from genlmk.template import load_template
+
+SIZE = 64
+CANVAS = (320, 180)
+FRAMES = 16
+
+
+def write_canvas_clip(
+    path: Path, subject: SyntheticSubject, marked: bool, side: int, seed: int
+) -> np.ndarray:
+    """A smooth-motion clip of the subject pasted on a moving square of ``side`` px; returns the
+    (F, 4) pasted boxes and writes ``<path>.csv`` ground truth in frame pixels."""
+    rng = np.random.default_rng(seed)
+    poses = subject.clip_poses(rng, MotionRange(), FRAMES, moving=True)
+    boxes = moving_boxes(FRAMES, CANVAS, side, phase=seed, sweeps=0.3)
+    background = canvas_background(CANVAS, seed)
+    truth = []
+    with VideoWriter(path, fps=25.0) as writer:
+        for pose, box in zip(poses, boxes, strict=True):
+            image, landmarks = subject.render(pose, rng, marked=marked)
+            writer.write(place_on_canvas(image, background, box, rng))
+            truth.append(landmarks)
+    framed = crop_to_frame(np.stack(truth), boxes, (SIZE, SIZE))
+    write_landmark_csv(path.with_suffix(".csv"), framed, subject.template.names)
+    return boxes
+
+
+@pytest.fixture(scope="module")
+def canvas_footage(tmp_path_factory) -> tuple[Path, SyntheticSubject, np.ndarray, np.ndarray]:  # noqa: E501
+    """Marked (96 px subject) and unmarked (80 px) canvas clips of the cartoon face, framed unlike each other."""
+    folder = tmp_path_factory.mktemp("canvas")
+    subject = SyntheticSubject(load_template("face"), SIZE, seed=0)
+    subject.template.save(folder / "template.yaml")
+    marked = write_canvas_clip(folder / "marked.mp4", subject, True, 96, seed=1)
+    unmarked = write_canvas_clip(folder / "unmarked.mp4", subject, False, 80, seed=2)
+    return folder, subject, marked, unmarked
+
+
+def centres_and_sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return boxes[:, :2] + boxes[:, 2:] / 2.0, boxes[:, 2].astype(float)
+
+
+def test_crops_follow_the_part_in_both_sessions(canvas_footage):
+    folder, subject, marked_boxes, unmarked_boxes = canvas_footage
+    cropper = PartCropper(subject.template.points, (SIZE, SIZE), subject.template.marker.color_unit)
+    marked, color = cropper.marked(str(folder / "marked.mp4"))
+    assert len(marked.frames) == FRAMES and marked.frames.shape[1:] == (SIZE, SIZE, 3)
+    centre, side = centres_and_sides(marked_boxes)
+    assert np.abs(marked.squares[:, :2] - centre).max() < 0.12 * 96
+    assert np.abs(marked.squares[:, 2] / side - 1).max() < 0.15
+    assert color[2] > color[0] and color[2] > color[1]  # the template's blue, as filmed
+
+    appearance = cropper.appearance(marked, color)
+    unmarked, scores = cropper.unmarked(str(folder / "unmarked.mp4"), appearance, marked.share())
+    assert len(unmarked.frames) == FRAMES and (scores >= appearance.floor).all()
+    centre, side = centres_and_sides(unmarked_boxes)
+    assert np.abs(unmarked.squares[:, :2] - centre).max() < 0.15 * 80
+    assert np.abs(unmarked.squares[:, 2] / side - 1).max() < 0.2
+    # ground truth mapped into the crops lies about as near the template as in the pasted frames
+    truth, _, _ = read_landmark_csv(folder / "unmarked.csv", subject.template.names)
+    in_crops = frame_to_crop(truth[unmarked.sources], unmarked.boxes(), (SIZE, SIZE))
+    in_pasted = frame_to_crop(truth, unmarked_boxes, (SIZE, SIZE))
+    crop_offset = np.linalg.norm(in_crops - subject.template.points, axis=-1).mean()
+    pose_offset = np.linalg.norm(in_pasted - subject.template.points, axis=-1).mean()
+    assert crop_offset < pose_offset + 0.03 * SIZE
+
+
+def test_footage_without_paint_is_a_one_line_error(canvas_footage, tmp_path):
+    _, subject, _, _ = canvas_footage
+    rng = np.random.default_rng(0)
+    grey_canvas = np.full((CANVAS[1], CANVAS[0], 3), 128, np.uint8)
+    with VideoWriter(tmp_path / "plain.mp4", fps=25.0) as writer:
+        for box in moving_boxes(4, CANVAS, 96):
+            image, _ = subject.render(subject.random_pose(rng, MotionRange()), rng, marked=False)
+            writer.write(place_on_canvas(image, grey_canvas, box, rng))
+    cropper = PartCropper(subject.template.points, (SIZE, SIZE), subject.template.marker.color_unit)
+    with pytest.raises(InputDataError, match=r"plain\.mp4: data\.roi auto found no paint"):
+        cropper.marked(str(tmp_path / "plain.mp4"))
+
+
+def test_square_framing_puts_the_part_where_the_template_sits():
+    template_extent = np.array([16.0, 24.0, 48.0, 56.0])  # in a 64 px input
+    square = square_framing(np.array([100.0, 200.0, 164.0, 264.0]), template_extent, 64.0)
+    assert np.allclose(square, [132.0, 216.0, 128.0])  # twice the size; the crop centre above the part
+
+
+def test_smoothing_keeps_steady_motion_drops_an_outlier_and_stays_within_each_video():
+    steady = np.stack([10.0 + 5 * np.arange(8), np.full(8, 20.0), 50.0 + np.arange(8)], axis=1)
+    squares = np.concatenate([steady, [[np.nan] * 3, [90.0, 9, 20]]])
+    footage = np.array([0] * 9 + [1])
+    assert np.allclose(smooth_squares(squares, footage, videos={0, 1}), squares, equal_nan=True)
+    jumpy = squares.copy()
+    jumpy[3, 0] += 30.0
+    smoothed = smooth_squares(jumpy, footage, videos={0, 1})
+    # the clip's first frame has only three neighbours, one of them the outlier: pulled a little
+    assert np.allclose(smoothed[1:8], steady[1:]) and abs(smoothed[0, 0] - steady[0, 0]) < 5.0
+    assert np.isnan(smoothed[8]).all() and smoothed[9, 0] == 90.0
+    assert np.array_equal(smooth_squares(jumpy, footage, videos=set()), jumpy, equal_nan=True)
+
+
+def test_a_left_out_frame_breaks_the_temporal_pair():
+    following = successor_index(np.array([0, 0, 0, 1]), np.array([0, 1, 3, 4]))
+    assert following.tolist() == [1, -1, -1, -1]
+
+
+def test_fit_with_roi_auto_trains_on_crops_of_large_frames(canvas_footage, tmp_path, caplog):
+    folder, _, _, _ = canvas_footage
+    args = landmark_fit_args(folder, tmp_path / "runs", steps=1)
+    args[args.index("--data.marked") + 1] = str(folder / "marked.mp4")
+    args[args.index("--data.unmarked") + 1] = str(folder / "unmarked.mp4")
+    args[args.index("--model.image_size") + 1] = f"[{SIZE}, {SIZE}]"
+    args += ["--data.roi", "auto", "--data.unmarked_gt", str(folder / "unmarked.csv")]
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    assert f"paint in {FRAMES} of {FRAMES} marked frames" in caplog.text
+    (path,) = (tmp_path / "runs").glob("landmarks/version_0/checkpoints/last.ckpt")
+    assert load_checkpoint(path)[APPEARANCE_KEY]["floor"] > 0
