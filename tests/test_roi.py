@@ -47,8 +47,8 @@ def write_canvas_clip(
 
 
 @pytest.fixture(scope="module")
-def canvas_footage(tmp_path_factory) -> tuple[Path, SyntheticSubject, np.ndarray, np.ndarray]:  # noqa: E501
-    """Marked (96 px subject) and unmarked (80 px) canvas clips of the cartoon face, framed unlike each other."""
+def canvas_footage(tmp_path_factory) -> tuple[Path, SyntheticSubject, np.ndarray, np.ndarray]:
+    """Marked (96 px subject) and unmarked (80 px) canvas clips of the cartoon face, framed unalike."""
     folder = tmp_path_factory.mktemp("canvas")
     subject = SyntheticSubject(load_template("face"), SIZE, seed=0)
     subject.template.save(folder / "template.yaml")
