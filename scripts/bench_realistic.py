@@ -172,6 +172,12 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=60, help="held-out frames of new footage")
     parser.add_argument("--clip-frames", type=int, default=60, help="frames per clip of new footage")
     parser.add_argument("--seed", type=int, default=0, help="seed of new footage")
+    parser.add_argument(
+        "--roi",
+        choices=("none", "auto"),
+        default="none",
+        help="auto: train with data.roi auto and predict with --roi auto (the part found and followed)",
+    )
     parser.add_argument("fit_args", nargs="*", help="extra genlmk fit arguments (after --)")
     args = parser.parse_args()
     configs = args.config or list(RECIPE)
@@ -185,16 +191,31 @@ def main() -> None:
     fit += ["--model.image_size", f"[{size}, {size}]"]
     if args.steps:
         fit += ["--trainer.max_steps", str(args.steps)]
+    if args.roi == "auto":
+        fit += ["--data.roi", "auto"]
     checkpoint, train_seconds = train(out, [*fit, *args.fit_args])
 
     rows = []
     for name, source in SETS:
-        genlmk("predict", "--ckpt", str(checkpoint), "--input", str(data / source), "--out", str(out / name))
+        genlmk(
+            "predict",
+            "--ckpt",
+            str(checkpoint),
+            "--input",
+            str(data / source),
+            "--out",
+            str(out / name),
+            "--roi",
+            args.roi,
+        )
         for method, path in (
             ("genlmk", out / name / "landmarks.csv"),
             ("template", untrained_predictions(data, name, out)),
         ):
-            rows.append({"set": name, "method": method, **score(predictions(path, data, name), data, name)})
+            pred = predictions(path, data, name)
+            # --roi auto writes frames where it lost the part as missing: scored as not found
+            found = np.isfinite(pred).all(axis=(1, 2))
+            rows.append({"set": name, "method": method, **score(pred, data, name, found)})
     head_turn = predictions(out / "clip_smooth" / "landmarks.csv", data, "clip_smooth")
     overlay_sheet(data, "clip_smooth", "clip_smooth.mp4", head_turn, out / "clip_smooth_overlay.png")
     dlib = dlib_rows(data)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genlmk.data.footage import find_footage
+from genlmk.data.footage import FrameSelection, find_footage
 from genlmk.data.images import write_image
 from genlmk.data.video import VideoWriter, probe_video, read_video, write_video
-from genlmk.errors import InputDataError
+from genlmk.errors import ConfigError, InputDataError
 
 
 def _frames(count=12, height=32, width=48):
@@ -114,3 +114,23 @@ def test_unusable_paths_are_named_in_the_error(tmp_path, make, message):
     with pytest.raises(InputDataError, match=message) as info:
         find_footage(path)
     assert str(path) in str(info.value)
+
+
+def test_frame_selection_reads_a_time_range_every_kth_frame_of_each_footage(tmp_path):
+    for name in ("a", "b"):
+        # each frame's grey level is its number, so the frames read say which they were
+        write_video(
+            tmp_path / "clips" / f"{name}.mp4",
+            [np.full((16, 16, 3), 10 * i, np.uint8) for i in range(20)],
+            fps=25.0,
+        )
+    selection = FrameSelection(stride=2, start=0.2, end=0.6)  # frames 5 .. 14 at 25 fps
+    read = [
+        (number, index, round(float(frame.mean()) / 10))
+        for number, _, index, frame in selection.frames(tmp_path / "clips")
+    ]
+    expected = [(number, index, index) for number in (0, 1) for index in (5, 7, 9, 11, 13)]
+    assert read == expected
+    assert len(list(FrameSelection(max_frames=3).frames(tmp_path / "clips"))) == 3
+    with pytest.raises(ConfigError, match=r"data\.time_range must be \[start, end\] seconds"):
+        FrameSelection(start=2.0, end=1.0)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from genlmk.data.images import is_image_path, read_image
 from genlmk.data.video import count_video_frames, is_video_path, iter_video_frames, probe_video
-from genlmk.errors import InputDataError
+from genlmk.errors import ConfigError, InputDataError
 
 
 def natural_key(path: Path) -> list:
@@ -106,24 +106,55 @@ def find_footage(path: str | Path) -> list[Footage]:
     return sorted(found, key=lambda f: natural_key(f.path))
 
 
-def source_frames(
-    path: str | Path, max_frames: int | None = None, stride: int = 1, progress: bool = False
-) -> Iterator[tuple[int, Footage, np.ndarray]]:
-    """``(footage number, footage, (H, W, 3) uint8 RGB frame)`` for every ``stride``-th frame of each
-    footage under ``path`` (:func:`find_footage`), at most ``max_frames`` in all; one frame in memory
-    at a time. ``progress``: a progress bar per footage (on a terminal only)."""
-    count = 0
-    for number, footage in enumerate(find_footage(path)):
-        frames = footage.frames()
-        if progress:
-            frames = tqdm(frames, desc=f"loading {footage.name}", leave=False, disable=None)
-        for index, frame in enumerate(frames):
-            if index % stride:
-                continue
-            yield number, footage, frame
-            count += 1
-            if max_frames and count >= max_frames:
-                return
+@dataclass(frozen=True)
+class FrameSelection:
+    """Which frames of each footage training reads.
+
+    Attributes:
+        max_frames: at most this many frames in all (None: no limit).
+        stride: every ``stride``-th frame of each footage (counted from its first frame).
+        start: seconds from each footage's start at which reading begins.
+        end: seconds from each footage's start at which reading stops (None: to the end).
+
+    Times are frame number / frame rate (a frame folder counts as 25 fps), so for a video of
+    variable frame rate they follow its average rate.
+    """
+
+    max_frames: int | None = None
+    stride: int = 1
+    start: float = 0.0
+    end: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.stride < 1:
+            raise ConfigError(f"data.frame_stride must be at least 1, got {self.stride}")
+        if self.start < 0 or (self.end is not None and self.end <= self.start):
+            bounds = [self.start, self.end]
+            raise ConfigError(f"data.time_range must be [start, end] seconds, 0 <= start < end; got {bounds}")
+
+    def frames(
+        self, path: str | Path, progress: bool = False
+    ) -> Iterator[tuple[int, Footage, int, np.ndarray]]:
+        """``(footage number, footage, frame number, (H, W, 3) uint8 RGB frame)`` of the selected
+        frames of each footage under ``path`` (:func:`find_footage`); one frame in memory at a
+        time. ``progress``: a progress bar per footage (on a terminal only)."""
+        count = 0
+        for number, footage in enumerate(find_footage(path)):
+            fps = footage.fps if (self.start or self.end is not None) else 25.0
+            first = int(np.ceil(self.start * fps - 1e-9))
+            stop = None if self.end is None else int(np.ceil(self.end * fps - 1e-9))
+            frames = footage.frames()
+            if progress:
+                frames = tqdm(frames, desc=f"loading {footage.name}", leave=False, disable=None)
+            for index, frame in enumerate(frames):
+                if stop is not None and index >= stop:
+                    break
+                if index < first or (index - first) % self.stride:
+                    continue
+                yield number, footage, index, frame
+                count += 1
+                if self.max_frames and count >= self.max_frames:
+                    return
 
 
 _SUFFIX_HINT = (".mp4", ".avi", ".mov", "...")

@@ -21,13 +21,15 @@ All coordinates are source-frame pixels (x right, y down, corner origin); square
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 
-from genlmk.data.footage import find_footage, source_frames
+from genlmk.data.footage import FrameSelection, find_footage
 from genlmk.data.frames import to_tensor
 from genlmk.data.images import resize_rgb
 from genlmk.errors import ConfigError, InputDataError
@@ -48,8 +50,9 @@ class CroppedFrames:
     Attributes:
         frames: (F, h, w, 3) uint8 crops at the model input size.
         squares: (F, 3) the crops ``(cx, cy, side)`` in source pixels.
-        sources: (F,) which of the source's (strided) frames each crop comes from.
+        sources: (F,) which of the scanned frames each crop comes from.
         footage: (F,) which footage each crop comes from.
+        indices: (F,) each crop's frame number in its footage.
         sizes: (F, 2) ``(width, height)`` of each crop's source frame.
         scanned: how many source frames were looked at.
     """
@@ -58,6 +61,7 @@ class CroppedFrames:
     squares: np.ndarray
     sources: np.ndarray
     footage: np.ndarray
+    indices: np.ndarray
     sizes: np.ndarray
     scanned: int
 
@@ -172,53 +176,59 @@ class PartCropper:
         self.model_size = model_size
         self.authored_color = torch.tensor(paint_color, dtype=torch.float32)
 
+    def _scan(
+        self, path: str, selection: FrameSelection, measure: Callable[[np.ndarray], Any]
+    ) -> tuple[list[Any], dict[str, np.ndarray]]:
+        """First pass over a source: ``measure(frame)`` of every selected frame, and the frames'
+        ``footage`` ids, ``indices`` (frame numbers) and ``sizes`` (width, height)."""
+        measured, footage, indices, sizes = [], [], [], []
+        for number, _, index, frame in selection.frames(path, progress=True):
+            measured.append(measure(frame))
+            footage.append(number)
+            indices.append(index)
+            sizes.append((frame.shape[1], frame.shape[0]))
+        where = {"footage": np.array(footage), "indices": np.array(indices), "sizes": np.array(sizes)}
+        return measured, where
+
     def _crop(
-        self,
-        path: str,
-        squares: np.ndarray,
-        footage: np.ndarray,
-        sizes: np.ndarray,
-        max_frames: int | None,
-        stride: int,
+        self, path: str, selection: FrameSelection, squares: np.ndarray, where: dict[str, np.ndarray]
     ) -> CroppedFrames:
-        """Second pass over the source: crop the frames that have a square."""
-        videos = {int(number) for number, is_video in enumerate(self._videos(path)) if is_video}
-        squares = smooth_squares(squares, footage, videos)
+        """Second pass over the source: crop the frames that have a square, after smoothing."""
+        videos = {number for number, footage in enumerate(find_footage(path)) if footage.is_video}
+        squares = smooth_squares(squares, where["footage"], videos)
         keep = np.flatnonzero(np.isfinite(squares).all(axis=1))
         wanted = set(keep.tolist())
         crops = [
-            resize_rgb(crop_image(frame, square_to_box(squares[index])), self.model_size)
-            for index, (_, _, frame) in enumerate(source_frames(path, max_frames, stride))
-            if index in wanted
+            resize_rgb(crop_image(frame, square_to_box(squares[position])), self.model_size)
+            for position, (_, _, _, frame) in enumerate(selection.frames(path))
+            if position in wanted
         ]
-        frames = (
-            np.stack(crops) if crops else np.zeros((0, self.model_size[1], self.model_size[0], 3), np.uint8)
+        empty = np.zeros((0, self.model_size[1], self.model_size[0], 3), np.uint8)
+        return CroppedFrames(
+            np.stack(crops) if crops else empty,
+            squares[keep],
+            keep,
+            where["footage"][keep],
+            where["indices"][keep],
+            where["sizes"][keep],
+            len(squares),
         )
-        return CroppedFrames(frames, squares[keep], keep, footage[keep], sizes[keep], len(squares))
-
-    @staticmethod
-    def _videos(path: str) -> list[bool]:
-        return [footage.is_video for footage in find_footage(path)]
 
     def marked(
-        self, path: str, max_frames: int | None = None, stride: int = 1
+        self, path: str, selection: FrameSelection | None = None
     ) -> tuple[CroppedFrames, torch.Tensor]:
         """Marked frames cropped by their paint, and the paint's filmed colour (3,) in [0, 1].
 
         Raises:
             InputDataError: no frame shows paint of the template's colour.
         """
-        small, scales, footage, sizes = [], [], [], []
-        for number, _, frame in source_frames(path, max_frames, stride):
-            sizes.append((frame.shape[1], frame.shape[0]))
-            # nearest-neighbour shrinking keeps paint pixels unmixed with the skin around them
-            shrunk, scale = shrink_for_search(frame, cv2.INTER_NEAREST)
-            small.append(shrunk)
-            scales.append(scale)
-            footage.append(number)
+        selection = selection or FrameSelection()
+        # nearest-neighbour shrinking keeps paint pixels unmixed with the skin around them
+        small, where = self._scan(path, selection, lambda frame: shrink_for_search(frame, cv2.INTER_NEAREST))
+        first = small[0][0]
         sample = [
-            to_tensor(resize_rgb(frame, (small[0].shape[1], small[0].shape[0])))
-            for frame in small[:: max(1, len(small) // 64)]
+            to_tensor(resize_rgb(frame, (first.shape[1], first.shape[0])))
+            for frame, _ in small[:: max(1, len(small) // 64)]
         ]
         color = estimate_paint_color(torch.stack(sample), self.authored_color, min_share=1e-5)
         if color is None:
@@ -226,13 +236,13 @@ class PartCropper:
                 f"{path}: data.roi auto found no paint of the template's colour in any frame"
             )
         squares = np.full((len(small), 3), np.nan)
-        for index, (frame, scale) in enumerate(zip(small, scales, strict=True)):
+        for position, (frame, scale) in enumerate(small):
             extent = paint_extent(frame, color)
             if extent is not None:
-                squares[index] = square_framing(extent / scale, self.template_extent, self.model_size[0])
+                squares[position] = square_framing(extent / scale, self.template_extent, self.model_size[0])
         if not np.isfinite(squares).any():
             raise InputDataError(f"{path}: data.roi auto found paint in no frame")
-        return self._crop(path, squares, np.array(footage), np.array(sizes), max_frames, stride), color
+        return self._crop(path, selection, squares, where), color
 
     def appearance(self, marked: CroppedFrames, color: torch.Tensor) -> Appearance:
         """The part's look in the marked crops with the paint (and a pixel around it) left out."""
@@ -245,12 +255,7 @@ class PartCropper:
         return appearance_of(marked.frames, hidden)
 
     def unmarked(
-        self,
-        path: str,
-        appearance: Appearance,
-        marked_share: float,
-        max_frames: int | None = None,
-        stride: int = 1,
+        self, path: str, appearance: Appearance, marked_share: float, selection: FrameSelection | None = None
     ) -> tuple[CroppedFrames, np.ndarray]:
         """Unmarked frames cropped where they look most like the marked crops.
 
@@ -265,20 +270,19 @@ class PartCropper:
         Raises:
             InputDataError: the part is found in no frame.
         """
-        squares, scores, footage, sizes = [], [], [], []
-        for number, _, frame in source_frames(path, max_frames, stride):
-            sizes.append((frame.shape[1], frame.shape[0]))
+        selection = selection or FrameSelection()
+
+        def square_and_score(frame: np.ndarray) -> np.ndarray:
             shrunk, scale = shrink_for_search(frame, cv2.INTER_AREA)
             short = min(shrunk.shape[:2])
-            sides = search_sides(
-                (shrunk.shape[1], shrunk.shape[0]), 0.5 * marked_share * short, 2.0 * marked_share * short
+            low, high = 0.5 * marked_share * short, 2.0 * marked_share * short
+            square, score = find_square(
+                shrunk, appearance, search_sides((shrunk.shape[1], shrunk.shape[0]), low, high)
             )
-            square, score = find_square(shrunk, appearance, sides)
-            squares.append(square / scale if score >= appearance.floor else np.full(3, np.nan))
-            scores.append(score)
-            footage.append(number)
-        squares_array = np.array(squares)
-        if not np.isfinite(squares_array).any():
+            return np.append(square / scale if score >= appearance.floor else np.full(3, np.nan), score)
+
+        measured, where = self._scan(path, selection, square_and_score)
+        found = np.stack(measured)
+        if not np.isfinite(found[:, :3]).any():
             raise InputDataError(f"{path}: data.roi auto found the painted part in no unmarked frame")
-        crops = self._crop(path, squares_array, np.array(footage), np.array(sizes), max_frames, stride)
-        return crops, np.array(scores)
+        return self._crop(path, selection, found[:, :3], where), found[:, 3]

@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
 from genlmk.data.augmentation import build_augmentation
-from genlmk.data.footage import source_frames
+from genlmk.data.footage import FrameSelection
 from genlmk.data.frames import to_tensor
 from genlmk.data.images import resize_rgb
 from genlmk.data.landmark_csv import read_landmark_csv
@@ -40,21 +40,23 @@ DEFAULT_AUGMENT = {
 
 
 def load_frames(
-    path: str, image_size: tuple[int, int], max_frames: int | None = None, stride: int = 1
-) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
-    """Decode a source's frames, resized to ``image_size = (width, height)``.
+    path: str, image_size: tuple[int, int], selection: FrameSelection | None = None
+) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Decode a source's selected frames, resized to ``image_size = (width, height)``.
 
     Returns:
         frames: (F, H, W, 3) uint8 RGB.
         sizes: original ``(width, height)`` of each frame.
         footage: (F,) int, which footage (video or frame folder) each frame comes from.
+        indices: (F,) int, each frame's number in its footage.
     """
-    frames, sizes, footage_ids = [], [], []
-    for number, _, frame in source_frames(path, max_frames, stride, progress=True):
+    frames, sizes, footage_ids, indices = [], [], [], []
+    for number, _, index, frame in (selection or FrameSelection()).frames(path, progress=True):
         sizes.append((frame.shape[1], frame.shape[0]))
         frames.append(resize_rgb(frame, image_size))
         footage_ids.append(number)
-    return np.stack(frames), sizes, np.array(footage_ids)
+        indices.append(index)
+    return np.stack(frames), sizes, np.array(footage_ids), np.array(indices)
 
 
 def augmentation_from_options(options: dict[str, float] | bool | None) -> A.Compose | None:
@@ -139,14 +141,15 @@ class UnpairedFrames(Dataset):
         return item
 
 
-def successor_index(footage: np.ndarray, sources: np.ndarray | None = None) -> np.ndarray:
+def successor_index(footage: np.ndarray, indices: np.ndarray | None = None, stride: int = 1) -> np.ndarray:
     """For frames tagged with their footage id (F,): the index of the next frame of the same
-    footage, or -1 for the last frame of each. With ``sources`` (F,), the frames' numbers in the
-    source, a frame whose successor was left out (``data.roi``) has none either."""
+    footage, or -1 for the last frame of each. With ``indices`` (F,), the frames' numbers in their
+    footage, a frame whose successor was left out (``data.roi``) has none either (the next kept
+    frame must be ``stride`` frames on)."""
     following = np.arange(1, len(footage) + 1)
     same = np.append(footage[1:] == footage[:-1], False)
-    if sources is not None:
-        same &= np.append(np.diff(sources) == 1, False)
+    if indices is not None:
+        same &= np.append(np.diff(indices) == stride, False)
     return np.where(same, following, -1)
 
 
@@ -162,6 +165,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         augment: albumentations options (``rotate`` deg, ``scale``, ``translate``, ``color``,
             ``white_balance``, ``noise``, ``blur``), or ``false``.
         max_frames: read at most this many frames per source; ``frame_stride``: keep every k-th.
+        time_range: ``[start, end]`` seconds of each video (or frame folder, at 25 fps) to read.
         unmarked_gt: optional ``frame,name,x,y`` CSV of the unmarked source (pixels of its frames)
             to report validation NME.
         roi: ``none`` (each whole frame resized to the model input) or ``auto``: crop both sources
@@ -189,6 +193,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         augment: dict[str, float] | bool = True,
         max_frames: int | None = None,
         frame_stride: int = 1,
+        time_range: tuple[float, float] | None = None,
         unmarked_gt: str | None = None,
         roi: str = "none",
         temporal: bool = False,
@@ -203,7 +208,10 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         self.image_size = tuple(image_size) if image_size else None
         self.batch_size, self.val_fraction = batch_size, val_fraction
         self.augment_options: Any = augment
-        self.max_frames, self.frame_stride = max_frames, frame_stride
+        if time_range is not None and len(time_range) != 2:
+            raise ConfigError(f"data.time_range must be [start, end] seconds, got {list(time_range)}")
+        start, end = (0.0, None) if time_range is None else (float(time_range[0]), float(time_range[1]))
+        self.selection = FrameSelection(max_frames, frame_stride, start, end)
         self.unmarked_gt = unmarked_gt
         if roi not in ("none", "auto"):
             raise ConfigError(f"data.roi must be none or auto, got {roi!r}")
@@ -235,25 +243,26 @@ class UnpairedFramesDataModule(L.LightningDataModule):
                 f"data.image_size {list(size)} differs from the model's {list(model_template.size)}"
             )
         if self.roi == "auto":
-            unmarked, marked, footage, boxes, sources = self._cropped(model_template, size)
+            unmarked, marked, footage, boxes, indices = self._cropped(model_template, size)
         else:
-            unmarked, sizes, footage = load_frames(
-                self.unmarked_path, size, self.max_frames, self.frame_stride
-            )
-            marked, _, _ = load_frames(self.marked_path, size, self.max_frames, self.frame_stride)
+            unmarked, sizes, footage, indices = load_frames(self.unmarked_path, size, self.selection)
+            marked = load_frames(self.marked_path, size, self.selection)[0]
             boxes = np.array([(0, 0, width, height) for width, height in sizes])
-            sources = np.arange(len(unmarked))
         self.marked_frames = marked  # the model measures the paint's colour in them
         landmarks = None
         if self.unmarked_gt:
             if model_template is None:
                 raise ConfigError("data.unmarked_gt needs the model's template to order landmarks")
-            landmarks = self._ground_truth(model_template.names, boxes, sources, size)
+            landmarks = self._ground_truth(model_template.names, boxes, footage, indices, size)
         cut_u = len(unmarked) - round(len(unmarked) * self.val_fraction)
         cut_m = len(marked) - round(len(marked) * self.val_fraction)
         self.unmarked_frames = unmarked[:cut_u]  # the model keeps their appearance (predict --roi auto)
         augment = augmentation_from_options(self.augment_options)
-        following = successor_index(footage[:cut_u], sources[:cut_u]) if self.temporal else None
+        following = (
+            successor_index(footage[:cut_u], indices[:cut_u], self.selection.stride)
+            if self.temporal
+            else None
+        )
         if following is not None and not (following >= 0).any():
             raise InputDataError(
                 f"{self.unmarked_path}: data.temporal needs consecutive frames (a video or frame sequences)"
@@ -274,31 +283,36 @@ class UnpairedFramesDataModule(L.LightningDataModule):
 
     def _cropped(self, template, size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``data.roi auto``: unmarked crops, marked crops, the unmarked crops' footage ids, crop
-        boxes (source pixels) and which of the (strided) unmarked source frames they are."""
+        boxes (source pixels) and frame numbers."""
         if template is None:
             raise ConfigError("data.roi auto needs the model's template (it frames the crops)")
         cropper = PartCropper(template.points, size, template.marker.color_unit)
-        marked, color = cropper.marked(self.marked_path, self.max_frames, self.frame_stride)
+        marked, color = cropper.marked(self.marked_path, self.selection)
         appearance = cropper.appearance(marked, color)
-        unmarked, scores = cropper.unmarked(
-            self.unmarked_path, appearance, marked.share(), self.max_frames, self.frame_stride
-        )
+        unmarked, scores = cropper.unmarked(self.unmarked_path, appearance, marked.share(), self.selection)
         rank_zero_info(
             f"data.roi auto: paint in {len(marked.frames)} of {marked.scanned} marked frames, the part in "
             f"{len(unmarked.frames)} of {unmarked.scanned} unmarked frames (match {np.median(scores):.2f}, "
             f"floor {appearance.floor:.2f}); crops {marked.share():.2f} / {unmarked.share():.2f} of the "
             "frames' short side"
         )
-        return unmarked.frames, marked.frames, unmarked.footage, unmarked.boxes(), unmarked.sources
+        return unmarked.frames, marked.frames, unmarked.footage, unmarked.boxes(), unmarked.indices
 
-    def _ground_truth(self, names, boxes: np.ndarray, sources: np.ndarray, model_size) -> np.ndarray:
-        """The ``unmarked_gt`` landmarks of the used (strided) source frames ``sources`` (F,), in
+    def _ground_truth(
+        self, names, boxes: np.ndarray, footage: np.ndarray, indices: np.ndarray, model_size
+    ) -> np.ndarray:
+        """The ``unmarked_gt`` landmarks of the used frames (their numbers ``indices`` (F,)), in
         pixels of their model inputs (crops ``boxes`` (F, 4) of the source frames)."""
+        if len(set(footage.tolist())) > 1:
+            raise ConfigError(
+                f"data.unmarked_gt: {self.unmarked_path} holds several videos or folders; ground truth "
+                "numbers the frames of one"
+            )
         gt, _, frames = read_landmark_csv(self.unmarked_gt, names)
-        count = (int(sources.max()) + 1 if len(sources) else 0) * self.frame_stride
+        count = int(indices.max()) + 1 if len(indices) else 0
         if frames != list(range(len(frames))) or len(frames) < count:
             raise InputDataError(f"{self.unmarked_gt}: needs frames 0..{count - 1} of {self.unmarked_path}")
-        return frame_to_crop(gt[:: self.frame_stride][sources], boxes, model_size)
+        return frame_to_crop(gt[indices], boxes, model_size)
 
     def train_dataloader(self) -> DataLoader:
         return self.position.loader(
