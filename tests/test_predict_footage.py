@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from landmark_helpers import random_frames, tiny_landmarks_checkpoint
+from video_helpers import sound_seconds, write_video_with_sound
 
 from genlmk.cli.main import main
 from genlmk.data.footage import find_footage
@@ -224,3 +225,11 @@ def test_missing_frames_are_nan_with_found_false_and_reset_the_filter(setup, tmp
     smoothed = OneEuroFilter(OneEuroSettings(), fps=25.0)(points, np.arange(3))
     assert np.isnan(smoothed[1]).all()
     np.testing.assert_array_equal(smoothed[2], points[2])
+
+
+def test_the_overlay_video_keeps_the_sound_of_the_input(setup, tmp_path):
+    _, checkpoint = setup
+    write_video_with_sound(tmp_path / "talk.mp4", frames=20)
+    _predict(checkpoint, tmp_path / "talk.mp4", tmp_path / "out")
+    assert len(read_video(tmp_path / "out" / "overlay.mp4")) == 20
+    assert abs(sound_seconds(tmp_path / "out" / "overlay.mp4") - sound_seconds(tmp_path / "talk.mp4")) < 0.05

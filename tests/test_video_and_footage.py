@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from video_helpers import sound_seconds, write_video_with_sound
 
 from genlmk.data.footage import FrameSelection, find_footage
 from genlmk.data.images import write_image
@@ -134,3 +135,19 @@ def test_frame_selection_reads_a_time_range_every_kth_frame_of_each_footage(tmp_
     assert len(list(FrameSelection(max_frames=3).frames(tmp_path / "clips"))) == 3
     with pytest.raises(ConfigError, match=r"data\.time_range must be \[start, end\] seconds"):
         FrameSelection(start=2.0, end=1.0)
+
+
+def test_a_written_video_can_carry_the_sound_of_its_source(tmp_path):
+    write_video_with_sound(tmp_path / "talk.mp4")
+    frames = read_video(tmp_path / "talk.mp4")
+    with VideoWriter(tmp_path / "overlay.mp4", fps=25.0, audio_from=tmp_path / "talk.mp4") as writer:
+        for frame in frames:
+            writer.write(frame)
+    assert sound_seconds(tmp_path / "talk.mp4") > 0.9
+    assert abs(sound_seconds(tmp_path / "overlay.mp4") - sound_seconds(tmp_path / "talk.mp4")) < 0.05
+    assert len(read_video(tmp_path / "overlay.mp4")) == len(frames)
+    silent = tmp_path / "silent.mp4"
+    write_video(silent, frames)
+    with VideoWriter(tmp_path / "still_silent.mp4", audio_from=silent) as writer:
+        writer.write(frames[0])
+    assert sound_seconds(tmp_path / "still_silent.mp4") == 0.0

@@ -140,7 +140,9 @@ class VideoWriter:
     """Write (H, W, 3) uint8 RGB frames to an H.264 mp4 (or any container PyAV knows).
 
     The file appears complete only on :meth:`close` (written to a temporary name first), so
-    an interrupted run never leaves a half-written video under the final name.
+    an interrupted run never leaves a half-written video under the final name. With
+    ``audio_from``, the first audio stream of that video is copied into the new one as it is (no
+    re-encoding) when the container takes its codec; the frames keep their own timing.
 
     Example:
         >>> with VideoWriter("out.mp4", fps=25) as writer:
@@ -148,10 +150,14 @@ class VideoWriter:
         ...         writer.write(frame)
     """
 
-    def __init__(self, path: str | Path, fps: float = 25.0, quality: int = 18) -> None:
+    def __init__(
+        self, path: str | Path, fps: float = 25.0, quality: int = 18, audio_from: str | Path | None = None
+    ) -> None:
         self.path = Path(path)
         self.fps = fps
         self.quality = quality
+        self.audio_from = None if audio_from is None else Path(audio_from)
+        self._audio: tuple | None = None  # (source container, source stream, output stream)
         self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         self._container = None
         self._stream = None
@@ -174,6 +180,27 @@ class VideoWriter:
         self._stream.pix_fmt = "yuv420p"
         if codec == "libx264":
             self._stream.options = {"crf": str(self.quality), "preset": "veryfast"}
+        if self.audio_from is not None:
+            self._audio = self._audio_stream(self.audio_from)
+
+    def _audio_stream(self, source: Path) -> tuple | None:
+        """The source's first audio stream and a copy of it in the output, or None when it has
+        none or the output container cannot hold its codec (the video is then written silent)."""
+        import av
+
+        try:
+            container = av.open(str(source))
+        except (OSError, av.error.FFmpegError):
+            return None
+        if not container.streams.audio:
+            container.close()
+            return None
+        stream = container.streams.audio[0]
+        codec = stream.codec_context.name
+        if codec not in self._container.supported_codecs:
+            container.close()
+            return None
+        return container, stream, self._container.add_stream_from_template(stream)
 
     def write(self, frame: np.ndarray) -> None:
         """Append one (H, W, 3) uint8 RGB frame; all frames must have the first one's size."""
@@ -200,12 +227,23 @@ class VideoWriter:
         if self._container is None:
             return
         self._container.mux(self._stream.encode())
+        if self._audio is not None:
+            source, stream, copy = self._audio
+            for packet in source.demux(stream):
+                if packet.dts is not None:  # the demuxer's last, empty packet has none
+                    packet.stream = copy
+                    self._container.mux(packet)
+            source.close()
+            self._audio = None
         self._container.close()
         self._container = None
         self._partial.replace(self.path)
 
     def abort(self) -> None:
         """Close and delete the partial file (the final name is left untouched)."""
+        if self._audio is not None:
+            self._audio[0].close()
+            self._audio = None
         if self._container is not None:
             self._container.close()
             self._container = None

@@ -83,6 +83,7 @@ def predict_frames(
     fps: float = 25.0,
     total: int | None = None,
     file_name: Callable[[int], str] | None = None,
+    audio_from: Path | None = None,
 ) -> int:
     """Predict every frame of a stream and write the results to ``out``.
 
@@ -95,6 +96,7 @@ def predict_frames(
         fps: frame rate (the overlay's, and the time base of the smoothing filter).
         total: the number of frames if known (the progress bar shows frames / total).
         file_name: frame number -> the COCO image ``file_name``; default ``<name>/<frame:06d>.png``.
+        audio_from: a video whose sound the overlay video gets (copied, when it has sound).
 
     Returns:
         The number of frames predicted.
@@ -113,7 +115,7 @@ def predict_frames(
         outputs.append(
             LandmarkOutputs(out, SMOOTHED_STEM, options.formats, template, description + ", smoothed")
         )
-    video = VideoWriter(out / OVERLAY_NAME, fps=fps) if options.overlay else None
+    video = VideoWriter(out / OVERLAY_NAME, fps=fps, audio_from=audio_from) if options.overlay else None
     tracker = roi_tracker(landmarker, options) if options.roi == "auto" else None
     count = 0
     overlay_size: tuple[int, int] | None = None
@@ -187,7 +189,8 @@ def known_length(footage: Footage) -> int | None:
 
 def predict_footage(landmarker: Landmarker, footage: Footage, out: Path, options: PredictOptions) -> int:
     """:func:`predict_frames` on a video or frame folder; COCO ``file_name`` are the frame files'
-    names for a folder, ``<video stem>/<frame:06d>.png`` for a video (frames from 0)."""
+    names for a folder, ``<video stem>/<frame:06d>.png`` for a video (frames from 0); a video's
+    sound is copied into the overlay."""
     files = [f.name for f in footage.frame_files]
     return predict_frames(
         landmarker,
@@ -198,4 +201,5 @@ def predict_footage(landmarker: Landmarker, footage: Footage, out: Path, options
         fps=footage.fps,
         total=known_length(footage),
         file_name=(lambda frame: files[frame]) if files else None,
+        audio_from=footage.path if footage.is_video else None,
     )
