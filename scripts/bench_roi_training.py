@@ -43,7 +43,7 @@ def write_clips(out: Path, args: argparse.Namespace) -> tuple[np.ndarray, np.nda
     ):
         poses = subject.clip_poses(rng, MotionRange(), args.frames, moving=True)
         boxes = moving_boxes(args.frames, args.canvas, side, phase=phase)
-        background = canvas_background(args.canvas, seed=args.seed + len(name))
+        background = canvas_background(args.canvas, seed=args.seed + len(name), block=args.block)
         with (
             VideoWriter(out / f"small_{name}.mp4", fps=25.0) as small,
             VideoWriter(out / f"large_{name}.mp4", fps=25.0) as large,
@@ -96,11 +96,20 @@ def main() -> None:
     parser.add_argument(
         "--unmarked-side", type=int, default=340, help="subject side in the large unmarked video"
     )
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=64,
+        help="the backdrop's colour blocks, px (a room's scale, not a speckle's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only-data", action="store_true", help="write the footage and stop")
     args = parser.parse_args()
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     images, truth = write_clips(data, args)
+    if args.only_data:
+        return
     rows = []
     for label, prefix, extra in (
         ("pre-cropped clips", "small", ()),

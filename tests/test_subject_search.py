@@ -74,7 +74,7 @@ def test_appearance_round_trips_through_plain_lists(subject_frames):
     again = Appearance.from_dict(appearance.to_dict())
     assert np.array_equal(again.references, appearance.references) and again.floor == appearance.floor
     assert np.array_equal(again.mask, appearance.mask)
-    with pytest.raises(ValueError, match=r"\(K, S, S\)"):
+    with pytest.raises(ValueError, match=r"\(K, S, S, 3\)"):
         Appearance.from_dict({"references": [[0.0, 1.0]], "floor": 0.1})
 
 
@@ -89,5 +89,5 @@ def test_a_fitted_checkpoint_keeps_the_training_inputs_appearance(tmp_path):
     (path,) = (tmp_path / "runs").glob("landmarks/version_0/checkpoints/last.ckpt")
     stored = load_checkpoint(path)[APPEARANCE_KEY]
     landmarker = Landmarker.from_checkpoint(path)
-    assert landmarker.appearance is not None and landmarker.appearance.references.shape[1:] == (32, 32)
-    assert torch.tensor(stored["references"]).shape[1:] == (32, 32)
+    assert landmarker.appearance is not None and landmarker.appearance.references.shape[1:] == (32, 32, 3)
+    assert torch.tensor(stored["references"]).shape[1:] == (32, 32, 3)

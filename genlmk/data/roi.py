@@ -40,6 +40,8 @@ from genlmk.losses.paint import estimate_paint_color, paint_weights
 SEARCH_SIDE = 640  # frames are searched shrunk to this long side: paint strokes stay a pixel wide
 SMOOTHING_RADIUS = 3  # frames on each side of the running median
 STROKE_WIDTH = 7  # search-frame pixels: paint-coloured areas at least this wide are not lines
+PAINT_TOLERANCE = 0.1  # colour-direction distance: loose, as line shape, not colour alone, says paint
+STROKE_LENGTH = 6  # search-frame pixels: shorter paint-coloured pieces are specks, not lines
 STROKE_GAP = 0.04  # share of the search frame's long side: strokes this close are one part
 
 
@@ -91,22 +93,29 @@ def paint_extent(frame: np.ndarray, color: torch.Tensor, min_pixels: int = 8) ->
     """``(x0, y0, x1, y1)`` spanned by the painted lines of an (H, W, 3) uint8 frame, or None when
     fewer than ``min_pixels`` paint pixels are found.
 
-    Paint is drawn in lines: pixels of the paint's colour in areas wider than :data:`STROKE_WIDTH`
-    (a blue shirt, a wall) are not paint. The strokes that lie close together (within
-    :data:`STROKE_GAP` of the frame's long side) form one part; the part with most paint counts.
+    Paint is drawn in lines, so only line-like pixels of the paint's colour count: not areas
+    wider than :data:`STROKE_WIDTH` (a blue shirt, a wall), and not specks (a patch of paint's
+    colour in a textured backdrop: a connected piece counts when it is at least
+    :data:`STROKE_LENGTH` long and its length is at least twice its mean width). The lines that lie
+    close together (within :data:`STROKE_GAP` of the frame's long side) form one part; the part with
+    most paint counts.
     """
-    weights = paint_weights(to_tensor(frame)[None], color, tolerance=0.05)[0].numpy()
+    weights = paint_weights(to_tensor(frame)[None], color, tolerance=PAINT_TOLERANCE)[0].numpy()
     mask = (weights > 0.5).astype(np.uint8)
     wide = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((STROKE_WIDTH, STROKE_WIDTH), np.uint8))
-    strokes = mask & (1 - wide)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask & (1 - wide), connectivity=8)
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    # length / mean width >= 2, the mean width being the area over the length
+    line_like = (length >= STROKE_LENGTH) & (length**2 >= 2 * stats[:, cv2.CC_STAT_AREA])
+    line_like[0] = False  # the background label
+    strokes = line_like[labels].astype(np.uint8)
     if strokes.sum() < min_pixels:
         return None
     gap = max(3, round(STROKE_GAP * max(frame.shape[:2]))) | 1
-    joined = cv2.dilate(strokes, np.ones((gap, gap), np.uint8))
-    _, labels = cv2.connectedComponents(joined)
-    counts = np.bincount(labels[strokes > 0])
+    _, groups = cv2.connectedComponents(cv2.dilate(strokes, np.ones((gap, gap), np.uint8)))
+    counts = np.bincount(groups[strokes > 0])
     counts[0] = 0
-    rows, columns = np.nonzero((labels == int(np.argmax(counts))) & (strokes > 0))
+    rows, columns = np.nonzero((groups == int(np.argmax(counts))) & (strokes > 0))
     if len(rows) < min_pixels:
         return None
     return np.array([columns.min(), rows.min(), columns.max() + 1.0, rows.max() + 1.0], dtype=np.float64)

@@ -1,12 +1,14 @@
-"""Finding a subject by how it looks: a small grey reference image matched over a frame.
+"""Finding a subject by how it looks: small colour reference images matched over a frame.
 
 A landmark regressor has no notion of "nothing here": it answers on any window, and its answer
 is template-like on a wall as on a face. What a landmarker was trained on does tell: the mean of
-its training inputs, in grey at :data:`REFERENCE_SIZE` pixels square, is the subject as the model
-expects it framed, and a window whose normalised cross-correlation with that mean is high shows
-the subject framed that way. One mean over all poses is blurred; a few means, each of a cluster
-of similar inputs (k-means), stay sharp enough to tell a face from smooth background. The
-correlation ignores gain and offset, so two capture sessions under different light still match.
+its training inputs at :data:`REFERENCE_SIZE` pixels square is the subject as the model expects
+it framed, and a window whose normalised cross-correlation with that mean is high shows the
+subject framed that way. One mean over all poses is blurred; a few means, each of a cluster of
+similar inputs (k-means), stay sharper. The correlation is taken per colour channel and
+averaged: skin against a backdrop differs in colour more than in brightness, and each channel's
+correlation ignores that channel's gain and offset, so two capture sessions under another light
+colour and exposure still match.
 
 The search is weakest at small windows (a 32 px reference matched on barely shrunk background
 finds face-like blobs), so callers give it a smallest side, a share of the frame.
@@ -28,10 +30,9 @@ REFERENCE_SIZE = 32
 REFERENCES = 4
 
 
-def grey(images: np.ndarray) -> np.ndarray:
-    """(..., H, W, 3) uint8 RGB -> (..., H, W) float32 luma in [0, 1] (BT.601 weights)."""
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
-    return images.astype(np.float32) @ weights
+def unit_float(images: np.ndarray) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1]."""
+    return images.astype(np.float32) / 255.0
 
 
 def shrink(image: np.ndarray, size: int) -> np.ndarray:
@@ -44,8 +45,8 @@ class Appearance:
     """What a subject looks like, framed as a landmarker's input.
 
     Attributes:
-        references: (K, S, S) float32 grey images, each the mean of a cluster of training
-            inputs, each scaled to zero mean and unit deviation.
+        references: (K, S, S, 3) float32 RGB images, each the mean of a cluster of training
+            inputs, each channel scaled to zero mean and unit deviation.
         mask: (S, S) float32, 1 where the references count, 0 where they do not (e.g. where the
             paint of marked frames was), or None when every pixel counts.
         floor: a window scoring below this (normalised cross-correlation with its best
@@ -65,11 +66,16 @@ class Appearance:
     def from_dict(cls, data: dict[str, Any]) -> Appearance:
         references = np.asarray(data["references"], dtype=np.float32)
         mask = None if data.get("mask") is None else np.asarray(data["mask"], dtype=np.float32)
-        if references.ndim != 3 or references.shape[1] != references.shape[2]:
-            raise ValueError(f"appearance references must be (K, S, S), got {references.shape}")
-        if mask is not None and mask.shape != references.shape[1:]:
+        if references.ndim != 4 or references.shape[1] != references.shape[2] or references.shape[3] != 3:
+            raise ValueError(f"appearance references must be (K, S, S, 3), got {references.shape}")
+        if mask is not None and mask.shape != references.shape[1:3]:
             raise ValueError(f"appearance mask {mask.shape} differs from its references {references.shape}")
         return cls(references, mask, float(data["floor"]))
+
+    @property
+    def size(self) -> int:
+        """The references' side S, pixels."""
+        return int(self.references.shape[1])
 
 
 def appearance_of(
@@ -90,14 +96,14 @@ def appearance_of(
         floor_share: the floor is this share of the 5th percentile of the crops' own scores.
         seed: of the k-means initialisation.
     """
-    small = np.stack([shrink(frame, REFERENCE_SIZE) for frame in grey(crops)])
+    small = np.stack([shrink(frame, REFERENCE_SIZE) for frame in unit_float(crops)])
     mask = None
     if hidden is not None:
-        seen = np.stack([shrink((~h).astype(np.float32), REFERENCE_SIZE) for h in hidden])
+        seen = np.stack([shrink((~h).astype(np.float32), REFERENCE_SIZE) for h in hidden])[..., None]
         total = seen.sum(axis=0)
         mean = (small * seen).sum(axis=0) / np.maximum(total, 1e-6)
         small = small * seen + mean * (1.0 - seen)
-        mask = (total / len(crops) > 0.5).astype(np.float32)
+        mask = (total[..., 0] / len(crops) > 0.5).astype(np.float32)
     count = max(1, min(references, len(crops) // 4))
     vectors = _standardised(small).reshape(len(small), -1)
     if count == 1:
@@ -106,30 +112,39 @@ def appearance_of(
         cv2.setRNGSeed(seed)
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-4)
         _, _, centres = cv2.kmeans(vectors, count, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
-    draft = Appearance(_standardised(centres.reshape(count, REFERENCE_SIZE, REFERENCE_SIZE)), mask, -1.0)
+    draft = Appearance(_standardised(centres.reshape(count, REFERENCE_SIZE, REFERENCE_SIZE, 3)), mask, -1.0)
     scores = match_scores(crops, draft)
     return Appearance(draft.references, mask, float(floor_share * np.quantile(scores, 0.05)))
 
 
 def _standardised(images: np.ndarray) -> np.ndarray:
-    """(K, S, S) images scaled to zero mean and unit deviation each, float32."""
+    """(K, S, S, C) images, each channel scaled to zero mean and unit deviation, float32."""
     centred = images - images.mean(axis=(1, 2), keepdims=True)
     return (centred / np.maximum(centred.std(axis=(1, 2), keepdims=True), 1e-6)).astype(np.float32)
 
 
 def _correlate(image: np.ndarray, appearance: Appearance) -> np.ndarray:
-    """The normalised cross-correlation of a grey float32 image with the best reference at each
-    position (cv2's, masked); non-finite values (flat windows) become -1."""
+    """At each position of an (H, W, 3) float32 image, the best reference's normalised
+    cross-correlation (cv2's, masked), averaged over the colour channels; a flat channel counts
+    as -1."""
     extra = {} if appearance.mask is None else {"mask": appearance.mask}
-    scores = [cv2.matchTemplate(image, r, cv2.TM_CCOEFF_NORMED, **extra) for r in appearance.references]
-    return np.nan_to_num(np.max(scores, axis=0), nan=-1.0, posinf=-1.0, neginf=-1.0)
+    channels = [np.ascontiguousarray(image[..., c]) for c in range(3)]
+    scores = []
+    for reference in appearance.references:
+        per_channel = [
+            cv2.matchTemplate(channel, np.ascontiguousarray(reference[..., c]), cv2.TM_CCOEFF_NORMED, **extra)
+            for c, channel in enumerate(channels)
+        ]
+        scores.append(np.nan_to_num(np.mean(per_channel, axis=0), nan=-1.0, posinf=-1.0, neginf=-1.0))
+    return np.max(scores, axis=0)
 
 
 def match_scores(crops: np.ndarray, appearance: Appearance) -> np.ndarray:
     """(B,) normalised cross-correlation in [-1, 1] of (B, H, W, 3) uint8 crops with their best
     reference (each crop resized to the references' size); a flat crop scores -1."""
-    size = appearance.references.shape[-1]
-    return np.array([_correlate(shrink(frame, size), appearance)[0, 0] for frame in grey(crops)])
+    return np.array(
+        [_correlate(shrink(frame, appearance.size), appearance)[0, 0] for frame in unit_float(crops)]
+    )
 
 
 def search_sides(
@@ -148,7 +163,7 @@ def find_square(
 ) -> tuple[np.ndarray, float]:
     """The square of ``frame`` that looks most like the references, over the window ``sides``.
 
-    Each side is one scale: the grey frame is shrunk so that a window of that side becomes the
+    Each side is one scale: the frame is shrunk so that a window of that side becomes the
     references' size, and each reference is slid over it (every position of the shrunk frame, so
     the step in frame pixels is ``side / S``). The best square is then refined over ``refine``
     finer scales between its neighbours, searched in its surroundings only.
@@ -162,29 +177,29 @@ def find_square(
     Returns:
         (3,) ``(cx, cy, side)`` of the best window and its score; score -1 when no side fits.
     """
-    luma = grey(frame)
-    best, score = _best_square(luma, appearance, sides, (0.0, 0.0))
+    image = unit_float(frame)
+    best, score = _best_square(image, appearance, sides, (0.0, 0.0))
     if refine and score > -1.0 and len(sides) > 1:
         step = float(np.exp(np.mean(np.diff(np.log(sides)))))
         finer = best[2] * step ** np.linspace(-0.5, 0.5, refine)
         # the surroundings: twice the largest finer side, centred on the best square
         half = float(finer.max())
         x0, y0 = max(0, int(best[0] - half)), max(0, int(best[1] - half))
-        x1, y1 = min(luma.shape[1], int(best[0] + half) + 1), min(luma.shape[0], int(best[1] + half) + 1)
+        x1, y1 = min(image.shape[1], int(best[0] + half) + 1), min(image.shape[0], int(best[1] + half) + 1)
         finer = finer[finer <= min(x1 - x0, y1 - y0)]
-        near, near_score = _best_square(luma[y0:y1, x0:x1], appearance, finer, (x0, y0))
+        near, near_score = _best_square(image[y0:y1, x0:x1], appearance, finer, (x0, y0))
         if near_score > score:
             best, score = near, near_score
     return best, score
 
 
 def _best_square(
-    luma: np.ndarray, appearance: Appearance, sides: Sequence[float], origin: tuple[float, float]
+    image: np.ndarray, appearance: Appearance, sides: Sequence[float], origin: tuple[float, float]
 ) -> tuple[np.ndarray, float]:
-    """The best-scoring square over ``sides`` in an (H, W) grey image whose top-left corner lies
-    at ``origin`` in frame pixels."""
-    height, width = luma.shape
-    size = appearance.references.shape[-1]
+    """The best-scoring square over ``sides`` in an (H, W, 3) float32 image whose top-left corner
+    lies at ``origin`` in frame pixels."""
+    height, width = image.shape[:2]
+    size = appearance.size
     best, best_score = (
         np.array([origin[0] + width / 2, origin[1] + height / 2, float(min(width, height))]),
         -1.0,
@@ -192,7 +207,7 @@ def _best_square(
     for side in sides:
         scale = size / float(side)
         shrunk_size = (max(round(width * scale), size), max(round(height * scale), size))
-        scores = _correlate(cv2.resize(luma, shrunk_size, interpolation=cv2.INTER_AREA), appearance)
+        scores = _correlate(cv2.resize(image, shrunk_size, interpolation=cv2.INTER_AREA), appearance)
         row, column = np.unravel_index(int(np.argmax(scores)), scores.shape)
         if scores[row, column] > best_score:
             step_x, step_y = width / shrunk_size[0], height / shrunk_size[1]
