@@ -112,8 +112,8 @@ def main() -> None:
         return
     rows = []
     for label, prefix, extra in (
-        ("pre-cropped clips", "small", ()),
         ("1080p + data.roi auto", "large", ("--data.roi", "auto")),
+        ("pre-cropped clips", "small", ()),
     ):
         checkpoint, seconds = fit(
             args.out / prefix, data / f"{prefix}_marked.mp4", data / f"{prefix}_unmarked.mp4", args, *extra
