@@ -242,6 +242,26 @@ class EquivarianceTerm(AppearanceChange, LossTerm):
 
 
 @dataclass(frozen=True)
+class VisibilityTerm(LossTerm):
+    """With ``landmarker.visibility`` (ignored without): the landmarks' predicted visibility.
+
+    The renderer fades each line out towards its hidden points, so the adversarial and cycle
+    terms can ask for lines to be hidden where real marked frames show none. This term's weight is
+    that of the prior :func:`~genlmk.losses.visibility_prior` (``mean(-log v)``), which keeps every
+    landmark visible unless those terms (or the chamfer) need it hidden; small, so that it only
+    breaks ties: the other terms' pull on a visibility is of the order of the ink it controls.
+
+    Attributes:
+        chamfer: weight the chamfer's stroke -> paint direction by each stroke sample's visibility
+            (a hidden point is not pulled onto the visible paint).
+    """
+
+    name: ClassVar[str] = "visibility"
+    weight: float = 0.05
+    chamfer: bool = True
+
+
+@dataclass(frozen=True)
 class LandmarkLosses:
     """Every loss term of :class:`~genlmk.systems.landmarks.LandmarkGAN` (``model.losses``)."""
 
@@ -254,6 +274,7 @@ class LandmarkLosses:
     paint_free: PaintFreeTerm = field(default_factory=PaintFreeTerm)
     flow: FlowTerm = field(default_factory=FlowTerm)
     equivariance: EquivarianceTerm = field(default_factory=EquivarianceTerm)
+    visibility: VisibilityTerm = field(default_factory=VisibilityTerm)
 
     def weight(self, term: str) -> float:
         """The weight of the term named ``term`` (``gan``, ``flow``, ...)."""
