@@ -83,5 +83,6 @@ def ink_samples(
 def sample_visibility(visibility: Tensor, sampling: StrokeSampling) -> Tensor:
     """Each sample's visibility (B, S): its segment's endpoint visibilities (B, N) interpolated
     linearly at the sample's place ``t`` along the segment."""
-    t = sampling.t[None, :]
-    return (1.0 - t) * visibility[:, sampling.start] + t * visibility[:, sampling.end]
+    start, end = visibility[:, sampling.start], visibility[:, sampling.end]
+    # written so that equal ends give exactly their value: all-ones visibility leaves ink unchanged
+    return start + sampling.t[None, :] * (end - start)
