@@ -22,12 +22,13 @@ from genlmk.data.coco_keypoints import read_coco_keypoints
 from genlmk.data.landmark_csv import COLUMNS, read_landmark_csv, write_landmark_csv
 from genlmk.data.landmark_files import read_landmarks, read_visibility
 from genlmk.data.realistic_face import write_visibility_csv
+from genlmk.errors import ConfigError
 from genlmk.evaluation.landmarks import evaluate_landmark_files, visibility_flag_scores
 from genlmk.geometry.boxes import crop_to_frame, whole_frame_boxes
 from genlmk.inference.landmarker import Landmarker
 from genlmk.inference.outputs import LandmarkOutputs
 from genlmk.losses import chamfer_to_paint, visibility_prior
-from genlmk.networks.deformation import VISIBLE_START, LandmarkDeformationNet
+from genlmk.networks.deformation import VISIBLE_START, LandmarkDeformationNet, build_landmarker
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
 from genlmk.template import Template
 
@@ -54,7 +55,12 @@ def test_visibility_head_gives_one_probability_per_landmark_starting_visible(hea
     assert set(network.state_dict()) - set(plain.state_dict()) == {"visibility.weight", "visibility.bias"}
 
 
-def test_heatmap_visibility_reads_features_without_moving_the_landmarks():
+def test_a_visibility_option_that_is_not_a_boolean_is_a_config_error():
+    with pytest.raises(ConfigError, match="landmarker: visibility must be true or false, got 'yes'"):
+        build_landmarker({"visibility": "yes"}, torch.rand(5, 2) * 32, (32, 32))
+
+
+def test_heatmap_visibility_reads_features_without_reshaping_the_heatmaps():
     network = LandmarkDeformationNet(
         torch.rand(5, 2) * 32, (32, 32), (4, 8, 8, 8), 8, head="heatmap", visibility=True
     )

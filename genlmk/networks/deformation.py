@@ -200,7 +200,8 @@ class LandmarkDeformationNet(nn.Module):
         if self.visibility is None:
             return offsets, None
         # each landmark's features, averaged where its heatmap puts it; the weights are detached so
-        # that learning visibility does not move the landmarks
+        # that visibility's losses cannot move a landmark by reshaping its heatmap (they still
+        # reach the features the heatmaps share)
         weights = torch.softmax(logits.detach().flatten(2), dim=-1)  # (B, N, h*w)
         pooled = torch.einsum("bnp,bcp->bnc", weights, features.flatten(2))
         return offsets, self.visibility(pooled)
