@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import small_template_dict
+from conftest import run_script, small_template_dict
 from landmark_helpers import (
     TINY_HEATMAP_LANDMARKER,
     TINY_LANDMARKER,
@@ -223,3 +223,19 @@ def test_a_tiny_fit_with_visibility_predicts_flags_into_every_format(tmp_path):
     assert np.load(out / "landmarks.npz")["visible"].shape == (6, 4)
     coco = json.loads((out / "landmarks.json").read_text())
     assert {v for a in coco["annotations"] for v in a["keypoints"][2::3]} <= {1, 2}
+
+
+def test_visibility_oracle_bench_scores_each_prior_and_mix(tmp_path):
+    result = run_script(
+        "bench_visibility_oracle.py", "--out", tmp_path, "--size", 48, "--steps", 2, "--prior", 0.5
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "visibility_oracle.json").read_text())
+    assert summary["frames"] == 10 and 0 < summary["hidden_fraction"] < 0.5
+    assert [(row["prior"], row["terms"]) for row in summary["results"]] == [
+        (0.5, "image"),
+        (0.5, "chamfer"),
+        (0.5, "both"),
+    ]
+    assert all(0 <= row["visibility_accuracy"] <= 1 for row in summary["results"])
+    assert "recall" in result.stdout and "both" in result.stdout
