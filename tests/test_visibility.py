@@ -31,6 +31,7 @@ from genlmk.losses import chamfer_to_paint, visibility_prior
 from genlmk.networks.deformation import VISIBLE_START, LandmarkDeformationNet, build_landmarker
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
 from genlmk.template import Template
+from genlmk.visualization import draw_landmarks
 
 
 def _line_template() -> Template:
@@ -210,10 +211,16 @@ def test_a_tiny_fit_with_visibility_predicts_flags_into_every_format(tmp_path):
     runs = tmp_path / "runs"
     args = landmark_fit_args(data, runs, steps=2, every=2)
     args += ["--model.landmarker.visibility", "true", "--model.losses.visibility.weight", "0.1"]
+    args += ["--model.image_log_every", "1"]  # the logged overlays draw the flags too
     assert main(args) == 0
     [checkpoint] = list(runs.glob("landmarks/version_*/checkpoints/last.ckpt"))
     model = Landmarker.from_checkpoint(checkpoint)
     assert model.has_visibility
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = EventAccumulator(str(checkpoint.parents[1])).Reload().Tags()
+    assert {"train/visible", "train/visibility"} <= set(tags["scalars"])
+    assert any(tag.startswith("train/unmarked+landmarks") for tag in tags["images"])
     out = tmp_path / "pred"
     assert main(["predict", "--ckpt", str(checkpoint), "--input", str(data / "unmarked"), "--out", str(out),
                  "--formats", "csv,coco,npz", "--no-overlay"]) == 0  # fmt: skip
@@ -239,3 +246,15 @@ def test_visibility_oracle_bench_scores_each_prior_and_mix(tmp_path):
     ]
     assert all(0 <= row["visibility_accuracy"] <= 1 for row in summary["results"])
     assert "recall" in result.stdout and "both" in result.stdout
+
+
+def test_overlays_draw_landmarks_predicted_hidden_as_rings():
+    template = _line_template()
+    image = np.zeros((16, 40, 3), dtype=np.uint8)
+    points = np.asarray(template.points)
+    shown = draw_landmarks(image, points, template, radius=3, visibility=np.array([0.9, 0.9, 0.9]))
+    ringed = draw_landmarks(image, points, template, radius=3, visibility=np.array([0.9, 0.9, 0.2]))
+    assert np.array_equal(shown, draw_landmarks(image, points, template, radius=3))  # visible: dots as before
+    # round c at (34, 8): a filled dot, or a ring (empty just above the centre, drawn 2.5 px out)
+    assert shown[6, 33, 0] == 255 and ringed[6, 33, 0] < 32 and ringed[5, 32, 0] > 200
+    assert np.array_equal(ringed[:, :20], shown[:, :20])  # a and its dot untouched

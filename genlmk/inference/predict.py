@@ -41,8 +41,8 @@ class PredictOptions:
         batch_size: frames per batch through the network.
         formats: landmark file formats to write (``csv``, ``coco``, ``npz``).
         overlay: write ``overlay.mp4`` (landmarks and lines drawn on the frames; the smoothed
-            landmarks when smoothing is on, and the crop box when there is one; frames of another
-            size than the first are resized to it).
+            landmarks when smoothing is on, and the crop box when there is one; landmarks
+            predicted hidden as rings; frames of another size than the first are resized to it).
         crop: one box ``(4,)`` ``x, y, w, h`` for all frames, a box per frame, or None (whole frames).
         smoothing: one-euro filter settings; when given, ``landmarks_smoothed.*`` is written
             next to the model's own ``landmarks.*``.
@@ -140,7 +140,8 @@ def predict_frames(
             if video is not None:
                 overlay_size = overlay_size or (batch.shape[2], batch.shape[1])
                 for index, frame in enumerate(batch):
-                    canvas = draw_landmarks(frame, results[-1][index], template)
+                    flags = None if visibility is None else visibility[index]
+                    canvas = draw_landmarks(frame, results[-1][index], template, visibility=flags)
                     if boxes is not None and boxes[index][2] > 0:
                         draw_box(canvas, boxes[index])
                     # a folder of stills may mix sizes: the video takes the first frame's

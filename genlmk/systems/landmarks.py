@@ -425,6 +425,7 @@ class LandmarkGAN(L.LightningModule):
                 marked,
                 {
                     "landmarks_unmarked": landmarks,
+                    **({} if visible is None else {"visibility_unmarked": visible}),
                     "fake_marked": fake_marked,
                     "rec_unmarked": self.generator(fake_marked),
                     "fake_unmarked": fake_unmarked,
@@ -525,8 +526,10 @@ class LandmarkGAN(L.LightningModule):
         with torch.no_grad():
             drawn = []
             points = images["landmarks_unmarked"][:count].detach().cpu().numpy()
-            for array, frame_points in zip(uint8_frames(unmarked[:count]), points):
-                overlay = draw_landmarks(array, frame_points, self.template, radius=1)
+            flags = images.get("visibility_unmarked")
+            flags = [None] * count if flags is None else flags[:count].detach().cpu().numpy()
+            for array, frame_points, frame_flags in zip(uint8_frames(unmarked[:count]), points, flags):
+                overlay = draw_landmarks(array, frame_points, self.template, radius=1, visibility=frame_flags)
                 drawn.append(to_tensor(overlay))
             rows = [
                 torch.stack(drawn).to(unmarked.device),
