@@ -258,3 +258,14 @@ def test_overlays_draw_landmarks_predicted_hidden_as_rings():
     # round c at (34, 8): a filled dot, or a ring (empty just above the centre, drawn 2.5 px out)
     assert shown[6, 33, 0] == 255 and ringed[6, 33, 0] < 32 and ringed[5, 32, 0] > 200
     assert np.array_equal(ringed[:, :20], shown[:, :20])  # a and its dot untouched
+
+
+def test_a_compiled_landmarker_gives_the_same_flags_for_padded_batches(tmp_path):
+    visibility = {**TINY_LANDMARKER, "visibility": True}
+    model = Landmarker.from_checkpoint(tiny_landmarks_checkpoint(tmp_path / "v.ckpt", landmarker=visibility))
+    frames = random_frames(5, 48, 40)
+    landmarks, visible = model.predict_with_visibility(frames)
+    model.compile(batch_size=2, backend="eager")  # 5 frames: pieces of 2, the last one padded
+    compiled_landmarks, compiled_visible = model.predict_with_visibility(frames)
+    assert np.allclose(compiled_landmarks, landmarks, atol=1e-4) and compiled_visible.shape == (5, 68)
+    assert np.allclose(compiled_visible, visible, atol=1e-5)
