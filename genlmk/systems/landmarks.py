@@ -246,7 +246,7 @@ class LandmarkGAN(L.LightningModule):
         """Landmarks (B, N, 2) in pixels of the model input for images (B, 3, H, W) in [0, 1]."""
         return self.landmarker.landmarks(images)
 
-    def landmarks_and_visibility(self, images: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def _predict_with_logits(self, images: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """For images (B, 3, H, W) in [0, 1]: landmarks (B, N, 2) in pixels of the model input,
         visibility logits (B, N) and visibility (B, N) in [0, 1] (both None without
         ``landmarker.visibility``)."""
@@ -312,13 +312,13 @@ class LandmarkGAN(L.LightningModule):
             images: the intermediate images and landmarks (for logging and the discriminators).
         """
         w = {term: self.losses.weight(term) for term in LOSS_TERMS}
-        landmarks_u, logits_u, visible_u = self.landmarks_and_visibility(unmarked)
+        landmarks_u, logits_u, visible_u = self._predict_with_logits(unmarked)
         fake_marked = self.renderer(unmarked, landmarks_u, visible_u).images
         rec_unmarked = self.generator(fake_marked)
         fake_unmarked = self.generator(marked)
         # the landmarker reads a detached copy: G must not learn to leave hints of the paint for it
         # (CycleGAN's steganography), which real unmarked frames would lack
-        landmarks_m, logits_m, visible_m = self.landmarks_and_visibility(fake_unmarked.detach())
+        landmarks_m, logits_m, visible_m = self._predict_with_logits(fake_unmarked.detach())
         rec_marked = self.renderer(fake_unmarked, landmarks_m, visible_m).images
 
         parts = {
@@ -403,9 +403,9 @@ class LandmarkGAN(L.LightningModule):
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         unmarked, marked = batch["unmarked"], batch["marked"]
-        landmarks, _, visible = self.landmarks_and_visibility(unmarked)
+        landmarks, _, visible = self._predict_with_logits(unmarked)
         fake_unmarked = self.generator(marked)
-        landmarks_m, _, visible_m = self.landmarks_and_visibility(fake_unmarked)
+        landmarks_m, _, visible_m = self._predict_with_logits(fake_unmarked)
         self.log(
             "val/chamfer",
             self._chamfer(landmarks_m, marked, visible_m),
