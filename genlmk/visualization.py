@@ -26,6 +26,7 @@ def draw_landmarks(
     point_color: tuple[int, int, int] = (255, 230, 40),
     thickness: int = 1,
     radius: int = 2,
+    visibility: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw the template's lines through ``landmarks`` and a dot on each landmark.
 
@@ -33,6 +34,8 @@ def draw_landmarks(
         image: (H, W, 3) uint8 RGB; not modified.
         landmarks: (N, 2) pixels of ``image``; non-finite rows are skipped.
         template: gives the lines (and the default line colour, the marker's).
+        visibility: optional (N,) in [0, 1]; a landmark below 0.5 (predicted hidden) gets a ring
+            instead of a dot.
 
     Returns:
         A new (H, W, 3) uint8 RGB image.
@@ -46,9 +49,11 @@ def draw_landmarks(
     for a, b in template.edges:
         if finite[a] and finite[b]:
             cv2.line(canvas, tuple(pts[a]), tuple(pts[b]), color, thickness, cv2.LINE_AA, _SUBPIXEL_BITS)
+    hidden = np.zeros(len(landmarks), dtype=bool) if visibility is None else np.asarray(visibility) < 0.5
     for i in np.flatnonzero(finite):
+        fill = 1 if hidden[i] else -1
         cv2.circle(
-            canvas, tuple(pts[i]), radius << _SUBPIXEL_BITS, point_color, -1, cv2.LINE_AA, _SUBPIXEL_BITS
+            canvas, tuple(pts[i]), radius << _SUBPIXEL_BITS, point_color, fill, cv2.LINE_AA, _SUBPIXEL_BITS
         )
     return canvas
 

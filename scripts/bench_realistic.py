@@ -5,7 +5,9 @@
 3. ``genlmk predict`` on the held-out test frames, the head-turn + talking clip and the static clip,
 4. the same frames through dlib's 68-point detector (when dlib imports),
 5. for each: NME in % of the inter-ocular distance (outer eye corners, iBUG 36 and 45), NME of the
-   visible and of the hidden landmarks, mean signed error (px, x and y) and flicker (clips).
+   visible and of the hidden landmarks, mean signed error (px, x and y) and flicker (clips); for a
+   checkpoint that predicts visibility (``landmarker.visibility``) also how well its flags find the
+   hidden landmarks (accuracy, recall and precision of "hidden").
 
 dlib's figures are over the frames where it finds a face (``found``); genlmk predicts every frame.
 The ``template`` rows score the untrained template itself (Delta = 0) as the prediction.
@@ -32,7 +34,7 @@ from bench_landmarks import fit_command, genlmk, train, untrained_predictions, w
 from genlmk.cli.fit import layered_init_args
 from genlmk.data.images import read_image, write_image
 from genlmk.data.landmark_csv import read_landmark_csv
-from genlmk.data.landmark_files import read_landmarks
+from genlmk.data.landmark_files import read_landmarks, read_visibility
 from genlmk.data.realistic_face import (
     PhotoSynthConfig,
     read_visibility_csv,
@@ -42,7 +44,7 @@ from genlmk.data.realistic_face import (
 from genlmk.data.synthetic import load_synthetic_dataset
 from genlmk.data.video import read_video
 from genlmk.errors import GenlmkError, InputDataError
-from genlmk.evaluation.landmarks import landmark_scores, normalizer, visibility_scores
+from genlmk.evaluation.landmarks import landmark_scores, normalizer, visibility_flag_scores, visibility_scores
 
 SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
 # the recommended CPU recipe for footage of two capture sessions
@@ -50,11 +52,14 @@ RECIPE = ("cpu", "sessions")
 INTER_OCULAR = "eye_r_0,eye_l_3"  # outer eye corners, iBUG 36 and 45 (templates/face.yaml)
 
 
-def score(pred: np.ndarray, data: Path, name: str, keep: np.ndarray | None = None) -> dict:
+def score(
+    pred: np.ndarray, data: Path, name: str, keep: np.ndarray | None = None, flags: np.ndarray | None = None
+) -> dict:
     """Figures of (F, 68, 2) predictions of a set's frames against its truth and visibility.
 
     Args:
         keep: (F,) bool, the frames to score (default all); flicker uses consecutive kept frames.
+        flags: (F, 68) predicted visibility in [0, 1], scored when given.
     """
     gt, names, frames = read_landmark_csv(data / f"{name}_gt.csv")
     visible = read_visibility_csv(visibility_path(data / f"{name}_gt.csv"), names, frames)
@@ -65,15 +70,19 @@ def score(pred: np.ndarray, data: Path, name: str, keep: np.ndarray | None = Non
     numbers = np.asarray(frames)[keep]
     scale, _ = normalizer(gt, names, INTER_OCULAR, str(data / f"{name}_gt.csv"))
     consecutive = np.flatnonzero(np.diff(numbers) == 1) if name != "test" else np.array([], dtype=int)
-    return {
+    figures = {
         "found": float(keep.mean()),
         **landmark_scores(pred, gt, scale, consecutive),
         **visibility_scores(pred, gt, scale, visible),
     }
+    if flags is not None:
+        figures.update(visibility_flag_scores(flags[keep], visible))
+    return figures
 
 
-def predictions(path: Path, data: Path, name: str) -> np.ndarray:
-    """(F, 68, 2) predictions of a landmark file, in the frame order of the set's ground truth.
+def predictions(path: Path, data: Path, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(F, 68, 2) predictions of a landmark file and their (F, 68) visibility (None when the file
+    has none), in the frame order of the set's ground truth.
 
     Raises:
         InputDataError: a ground-truth frame has no prediction.
@@ -83,7 +92,9 @@ def predictions(path: Path, data: Path, name: str) -> np.ndarray:
     position = {frame: i for i, frame in enumerate(predicted)}
     if any(frame not in position for frame in frames):
         raise InputDataError(f"{path}: a frame of {name}_gt.csv is not predicted")
-    return pred[[position[frame] for frame in frames]]
+    order = [position[frame] for frame in frames]
+    flags = read_visibility(path, names)
+    return pred[order], None if flags is None else flags[order]
 
 
 def set_frames(data: Path, source: str) -> np.ndarray:
@@ -212,11 +223,11 @@ def main() -> None:
             ("genlmk", out / name / "landmarks.csv"),
             ("template", untrained_predictions(data, name, out)),
         ):
-            pred = predictions(path, data, name)
+            pred, flags = predictions(path, data, name)
             # --roi auto writes frames where it lost the part as missing: scored as not found
             found = np.isfinite(pred).all(axis=(1, 2))
-            rows.append({"set": name, "method": method, **score(pred, data, name, found)})
-    head_turn = predictions(out / "clip_smooth" / "landmarks.csv", data, "clip_smooth")
+            rows.append({"set": name, "method": method, **score(pred, data, name, found, flags=flags)})
+    head_turn, _ = predictions(out / "clip_smooth" / "landmarks.csv", data, "clip_smooth")
     overlay_sheet(data, "clip_smooth", "clip_smooth.mp4", head_turn, out / "clip_smooth_overlay.png")
     dlib = dlib_rows(data)
     rows += dlib or []
@@ -240,6 +251,13 @@ def main() -> None:
     for row in rows:
         figures = [100 * row["found"], *(row.get(k, float("nan")) for k in (*keys, "flicker_percent"))]
         print(f"{row['set']:12s} {row['method']:9s}" + "".join(f" {v:8.3f}" for v in figures))
+    flagged = [row for row in rows if "visibility_accuracy" in row]
+    if flagged:
+        print("\npredicted visibility (a landmark is called hidden below 0.5):")
+        keys = ("visibility_accuracy", "hidden_recall", "hidden_precision", "predicted_hidden_fraction")
+        print(f"{'set':12s} {'method':9s} {'accuracy':>9s} {'recall':>9s} {'precision':>9s} {'called':>9s}")
+        for row in flagged:
+            print(f"{row['set']:12s} {row['method']:9s}" + "".join(f" {row[k]:9.3f}" for k in keys))
     if dlib is None:
         print("dlib: not importable (install the eval extra: pip install 'genlmk[eval]'), no dlib rows")
 

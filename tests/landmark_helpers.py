@@ -32,6 +32,9 @@ def tiny_landmarks_checkpoint(
     network = build_landmarker(landmarker, points, image_size)
     last = network.heatmaps.logits if landmarker.get("head") == "heatmap" else network.regressor[-1]
     torch.nn.init.normal_(last.weight, std=5.0)
+    if network.has_visibility:  # flags that vary with the image, some below 0.5
+        torch.nn.init.normal_(network.visibility.weight, std=5.0)
+        torch.nn.init.zeros_(network.visibility.bias)
     checkpoint = {
         KIND_KEY: "landmarks",
         TEMPLATE_KEY: template.to_dict(),

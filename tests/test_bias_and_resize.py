@@ -35,6 +35,11 @@ class _CentroidNet(torch.nn.Module):
         y = (weight.double().sum(dim=2) * ys).sum(dim=1) / total
         return torch.stack([x, y], dim=-1)[:, None, :].float()
 
+    has_visibility = False
+
+    def landmarks_and_visibility(self, images: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.landmarks(images), None
+
 
 def test_predict_maps_a_known_pixel_back_exactly_from_a_larger_frame() -> None:
     frame = np.zeros((1, 128, 96, 3), dtype=np.uint8)

@@ -173,6 +173,11 @@ def run_landmarks(args: argparse.Namespace) -> int:
     shown = [Column("nme_visible_percent", "NME visible %", ".3f")]
     shown += [Column("nme_hidden_percent", "NME hidden %", ".3f")]
     shown = shown if "nme_visible_percent" in results[0] else []
+    # predictions of a landmarker with visibility: how well their flags find the hidden landmarks
+    if any("visibility_accuracy" in result for result in results):
+        shown += [Column("visibility_accuracy", "visibility acc", ".3f")]
+        shown += [Column("hidden_recall", "hidden recall", ".3f")]
+        shown += [Column("hidden_precision", "hidden precision", ".3f")]
     print(format_table(results, [*files, *scores, *shown, Column("normalizer", "normalised by")]))
     if template is not None:
         per_line = [Column("line", "line"), Column("points", "points"), *scores]

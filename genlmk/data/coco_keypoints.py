@@ -6,7 +6,9 @@
   ``frame_index`` (the frame number, as in ``landmarks.csv``).
 - ``annotations``: one per frame, ``id`` = ``image_id``: ``keypoints`` ``[x1, y1, v1, x2, ...]``
   with ``v = 2`` (labelled, visible) or ``v = 0`` and ``x = y = 0`` for a landmark without a
-  finite position, ``num_keypoints``, ``bbox`` ``[x, y, w, h]`` around the landmarks, ``area``,
+  finite position; predictions of a landmarker with visibility write ``v = 1`` (labelled, not
+  visible: placed where it lies hidden) for a landmark whose visibility is below 0.5;
+  ``num_keypoints``, ``bbox`` ``[x, y, w, h]`` around the landmarks, ``area``,
   ``iscrowd = 0``, ``category_id = 1``.
 
 Coordinates: COCO keypoints are pixel *indices* (the centre of the top-left pixel is (0, 0)),
@@ -35,6 +37,8 @@ from genlmk.template import Template
 
 #: COCO keypoint coordinate = genlmk coordinate + this
 COCO_OFFSET = -0.5
+#: a landmark with at least this visibility is written ``v = 2`` (visible), below it ``v = 1``
+VISIBLE_THRESHOLD = 0.5
 _DECIMALS = 3
 
 
@@ -50,13 +54,16 @@ def coco_category(template: Template) -> dict[str, Any]:
     }
 
 
-def coco_annotation(points: np.ndarray, frame: int) -> dict[str, Any]:
-    """The COCO annotation of one landmark set (N, 2) in genlmk pixels of frame ``frame``."""
+def coco_annotation(points: np.ndarray, frame: int, visibility: np.ndarray | None = None) -> dict[str, Any]:
+    """The COCO annotation of one landmark set (N, 2) in genlmk pixels of frame ``frame``, with
+    ``v`` from ``visibility`` (N,) in [0, 1] when given (2 from :data:`VISIBLE_THRESHOLD` up, else 1)."""
     points = np.asarray(points, dtype=np.float64)
     finite = np.isfinite(points).all(axis=1)
     keypoints = np.zeros((len(points), 3))
     keypoints[finite, :2] = points[finite] + COCO_OFFSET
     keypoints[finite, 2] = 2
+    if visibility is not None:
+        keypoints[finite & ~(np.asarray(visibility) >= VISIBLE_THRESHOLD), 2] = 1
     bbox = [0.0, 0.0, 0.0, 0.0]
     if finite.any():
         low, high = points[finite].min(axis=0), points[finite].max(axis=0)
@@ -88,12 +95,19 @@ class CocoKeypointsWriter:
         self._parts: list[IO[str]] = [tempfile.TemporaryFile("w+", encoding="utf-8") for _ in range(2)]  # noqa: SIM115 (closed in close/abort)
 
     def write(
-        self, landmarks: np.ndarray, frames: Sequence[int], sizes: np.ndarray, files: Sequence[str]
+        self,
+        landmarks: np.ndarray,
+        frames: Sequence[int],
+        sizes: np.ndarray,
+        files: Sequence[str],
+        visibility: np.ndarray | None = None,
     ) -> None:
         """Append (B, N, 2) landmarks of frames numbered ``frames`` (B,), of ``sizes`` (B, 2)
-        ``(width, height)``, with ``files`` (B,) as the images' ``file_name``."""
+        ``(width, height)``, with ``files`` (B,) as the images' ``file_name`` and, optionally,
+        their (B, N) visibility in [0, 1] (see :func:`coco_annotation`)."""
         images, annotations = self._parts
-        for points, frame, (width, height), name in zip(landmarks, frames, sizes, files):
+        flags = [None] * len(landmarks) if visibility is None else list(visibility)
+        for points, frame, (width, height), name, flag in zip(landmarks, frames, sizes, files, flags):
             separator = "," if self.frames_written else ""
             image = {
                 "id": int(frame) + 1,
@@ -103,7 +117,7 @@ class CocoKeypointsWriter:
                 "frame_index": int(frame),
             }
             images.write(separator + json.dumps(image))
-            annotations.write(separator + json.dumps(coco_annotation(points, int(frame))))
+            annotations.write(separator + json.dumps(coco_annotation(points, int(frame), flag)))
             self.frames_written += 1
 
     def close(self) -> None:
@@ -146,7 +160,27 @@ def read_coco_keypoints(
     Raises:
         InputDataError: unreadable, not this layout, or ``names`` not in the category.
     """
-    path = Path(path)
+    keypoints, order, frames = _read_keypoints(Path(path), names)
+    labelled = keypoints[..., 2] > 0
+    out = np.full((len(frames), len(order), 2), np.nan)
+    out[labelled] = keypoints[labelled][:, :2] - COCO_OFFSET
+    return out, order, frames
+
+
+def read_coco_visibility(path: str | Path, names: Sequence[str] | None = None) -> np.ndarray:
+    """The keypoints' visibility flags as (F, N) float64: 1 for ``v = 2``, 0 for ``v = 1``, NaN
+    for ``v = 0`` (no position); frames and landmarks as :func:`read_coco_keypoints` orders them.
+
+    Raises:
+        InputDataError: as :func:`read_coco_keypoints`.
+    """
+    keypoints, _, _ = _read_keypoints(Path(path), names)
+    flags = keypoints[..., 2]
+    return np.where(flags > 0, (flags >= 2).astype(np.float64), np.nan)
+
+
+def _read_keypoints(path: Path, names: Sequence[str] | None) -> tuple[np.ndarray, list[str], list[int]]:
+    """(F, N, 3) COCO ``x, y, v`` rows, frames ascending, landmarks in ``names`` order."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         [category] = data["categories"]
@@ -159,9 +193,7 @@ def read_coco_keypoints(
         raise InputDataError(f"{path}: not a COCO keypoints file with one category ({exc})") from None
     order, columns = landmark_columns(found, names, path, "the file's keypoints")
     frames = sorted(rows)
-    out = np.full((len(frames), len(order), 2), np.nan)
+    keypoints = np.zeros((len(frames), len(order), 3))
     for i, frame in enumerate(frames):
-        keypoints = np.asarray(rows[frame], dtype=np.float64).reshape(-1, 3)[columns]
-        visible = keypoints[:, 2] > 0
-        out[i, visible] = keypoints[visible, :2] - COCO_OFFSET
-    return out, order, frames
+        keypoints[i] = np.asarray(rows[frame], dtype=np.float64).reshape(-1, 3)[columns]
+    return keypoints, order, frames

@@ -7,6 +7,8 @@ Arrays (``numpy.load(path)`` reads them; no pickles):
 - ``sizes``: (F, 2) int64 frame ``(width, height)``;
 - ``found``: (F,) bool, False for a frame whose landmarks are missing (NaN, e.g. a subject lost by
   ``--roi auto``);
+- ``visible``: (F, N) float64 in [0, 1], the probability that each landmark's paint shows; only in
+  the predictions of a landmarker with visibility;
 - ``names``: (N,) str landmark names;
 - ``template``: 0-d str, the template's YAML text (``Template.from_dict(yaml.safe_load(...))``).
 
@@ -33,22 +35,43 @@ from genlmk.template import Template
 from genlmk.template.template import dump_template_yaml
 
 _STREAMED = {"landmarks": np.float64, "frames": np.int64, "sizes": np.int64, "found": np.bool_}
+VISIBLE = "visible"
 
 
 class LandmarkNpzWriter:
-    """Append landmarks batch by batch; see the module docstring for the archive's arrays."""
+    """Append landmarks batch by batch; see the module docstring for the archive's arrays.
 
-    def __init__(self, path: str | Path, template: Template) -> None:
+    With ``visibility`` the archive has the ``visible`` array and every :meth:`write` must give it.
+    """
+
+    def __init__(self, path: str | Path, template: Template, visibility: bool = False) -> None:
         self.path = Path(path)
         self.template = template
         self.frames_written = 0
-        self._parts: dict[str, IO[bytes]] = {name: tempfile.TemporaryFile() for name in _STREAMED}  # noqa: SIM115 (closed in close/abort)
+        self._streamed = {**_STREAMED, VISIBLE: np.float64} if visibility else dict(_STREAMED)
+        self._parts: dict[str, IO[bytes]] = {name: tempfile.TemporaryFile() for name in self._streamed}  # noqa: SIM115 (closed in close/abort)
 
-    def write(self, landmarks: np.ndarray, frames: Sequence[int], sizes: np.ndarray) -> None:
-        """Append (B, N, 2) landmarks of frames numbered ``frames`` (B,) of ``sizes`` (B, 2)."""
+    def write(
+        self,
+        landmarks: np.ndarray,
+        frames: Sequence[int],
+        sizes: np.ndarray,
+        visibility: np.ndarray | None = None,
+    ) -> None:
+        """Append (B, N, 2) landmarks of frames numbered ``frames`` (B,) of ``sizes`` (B, 2), and
+        their (B, N) visibility when the archive has it."""
+        if (visibility is not None) != (VISIBLE in self._streamed):
+            state = "has" if VISIBLE in self._streamed else "has no"
+            raise ValueError(f"{self.path}: the archive {state} a visible array")
         found = np.isfinite(landmarks).all(axis=(1, 2))
-        arrays = {"landmarks": landmarks, "frames": frames, "sizes": sizes, "found": found}
-        for name, dtype in _STREAMED.items():
+        arrays = {
+            "landmarks": landmarks,
+            "frames": frames,
+            "sizes": sizes,
+            "found": found,
+            VISIBLE: visibility,
+        }
+        for name, dtype in self._streamed.items():
             self._parts[name].write(np.ascontiguousarray(arrays[name], dtype=dtype).tobytes())
         self.frames_written += len(landmarks)
 
@@ -60,13 +83,14 @@ class LandmarkNpzWriter:
             "frames": (count,),
             "sizes": (count, 2),
             "found": (count,),
+            VISIBLE: (count, self.template.num_landmarks),
         }
         try:
             with (
                 atomic_write(self.path, "landmarks") as handle,
                 zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
             ):
-                for name, dtype in _STREAMED.items():
+                for name, dtype in self._streamed.items():
                     with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                         header = {
                             "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
@@ -104,14 +128,34 @@ def read_landmark_npz(
     Raises:
         InputDataError: unreadable, lacking an array, or ``names`` not in the archive.
     """
-    path = Path(path)
+    landmarks, _, order, frames = _read_archive(Path(path), names)
+    return landmarks, order, frames
+
+
+def read_npz_visibility(path: str | Path, names: Sequence[str] | None = None) -> np.ndarray | None:
+    """The archive's ``visible`` array (F, N) float64, frames and landmarks ordered as
+    :func:`read_landmark_npz` gives them; None for an archive without it.
+
+    Raises:
+        InputDataError: as :func:`read_landmark_npz`.
+    """
+    return _read_archive(Path(path), names)[1]
+
+
+def _read_archive(
+    path: Path, names: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray | None, list[str], list[int]]:
+    """Landmarks (F, N, 2), visibility (F, N) or None, names, frames; frames ascending."""
     try:
         with np.load(path, allow_pickle=False) as data:
             landmarks, found, frames = data["landmarks"], [str(n) for n in data["names"]], data["frames"]
+            visible = data[VISIBLE] if VISIBLE in data.files else None
     except FileNotFoundError:
         raise InputDataError(f"{path}: landmark file not found") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise InputDataError(f"{path}: not a genlmk landmark archive ({exc})") from None
     order, columns = landmark_columns(found, names, path, "the archive")
     sort = np.argsort(frames, kind="stable")
-    return landmarks[sort][:, columns].astype(np.float64), order, [int(f) for f in frames[sort]]
+    if visible is not None:
+        visible = visible[sort][:, columns].astype(np.float64)
+    return landmarks[sort][:, columns].astype(np.float64), visible, order, [int(f) for f in frames[sort]]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from genlmk.data.landmark_csv import read_landmark_csv
-from genlmk.data.landmark_files import read_landmarks
+from genlmk.data.landmark_files import read_landmarks, read_visibility
 from genlmk.data.realistic_face import read_visibility_csv, visibility_path
 from genlmk.errors import ConfigError, InputDataError
 from genlmk.geometry.polylines import line_tangents
@@ -65,8 +65,9 @@ def evaluate_landmark_files(
         ``{"frames", "landmarks", "nme_percent", "bias_x_px", "bias_y_px", "flicker_percent",
         "motion_gain", "normalizer",
         "pred", "gt"}``; when a ``<set>_visible.csv`` lies beside a ``<set>_gt.csv`` (photo-face
-        footage) also :func:`visibility_scores` (flicker and gain NaN without consecutive frames,
-        gain NaN without motion);
+        footage) also :func:`visibility_scores`, and when the predictions carry visibility (a
+        landmarker with visibility; every COCO file has ``v``) :func:`visibility_flag_scores`
+        (flicker and gain NaN without consecutive frames, gain NaN without motion);
         with a template also ``"along_percent"``, ``"across_percent"`` and ``"lines"``, one
         ``{"line", "points", "nme_percent", "flicker_percent", "along_percent", "across_percent",
         "motion_gain"}`` per template line.
@@ -100,7 +101,11 @@ def evaluate_landmark_files(
     }
     flags = visibility_path(gt_path)
     if flags.is_file():
-        result.update(visibility_scores(pred, gt, scale, read_visibility_csv(flags, names, gt_frames)))
+        visible = read_visibility_csv(flags, names, gt_frames)
+        result.update(visibility_scores(pred, gt, scale, visible))
+        predicted = read_visibility(pred_path, names)
+        if predicted is not None:
+            result.update(visibility_flag_scores(predicted[[position[f] for f in gt_frames]], visible))
     if template is not None:
         result["lines"] = []
         for k, line in enumerate(lines):
@@ -127,6 +132,38 @@ def visibility_scores(pred: np.ndarray, gt: np.ndarray, scale: np.ndarray, visib
             warnings.simplefilter("ignore", RuntimeWarning)
             scores[key] = nme(pred, masked, scale) if group.any() else float("nan")
     return scores
+
+
+def visibility_flag_scores(predicted: np.ndarray, visible: np.ndarray, threshold: float = 0.5) -> dict:
+    """How well predicted visibility tells hidden landmarks from visible ones.
+
+    A landmark is predicted hidden where its visibility is below ``threshold``; NaN predictions
+    (frames where the subject was lost) are left out.
+
+    Args:
+        predicted: (F, N) visibility in [0, 1]. visible: (F, N) bool ground truth.
+
+    Returns:
+        ``{"visibility_accuracy", "hidden_recall", "hidden_precision", "predicted_hidden_fraction"}``
+        in [0, 1]: the share of landmarks whose flag is right, the share of hidden landmarks
+        predicted hidden, the share of those predicted hidden that are, and the share predicted
+        hidden; recall is NaN without hidden landmarks, precision without any predicted hidden.
+    """
+    nan = float("nan")
+    known = np.isfinite(predicted)
+    if not known.any():
+        return dict.fromkeys(
+            ("visibility_accuracy", "hidden_recall", "hidden_precision", "predicted_hidden_fraction"), nan
+        )
+    said_hidden = predicted[known] < threshold
+    hidden = ~np.asarray(visible, dtype=bool)[known]
+    both = float((said_hidden & hidden).sum())
+    return {
+        "visibility_accuracy": float((said_hidden == hidden).mean()),
+        "hidden_recall": both / hidden.sum() if hidden.any() else nan,
+        "hidden_precision": both / said_hidden.sum() if said_hidden.any() else nan,
+        "predicted_hidden_fraction": float(said_hidden.mean()),
+    }
 
 
 def landmark_scores(

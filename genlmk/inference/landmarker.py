@@ -40,6 +40,7 @@ class Landmarker:
     Example:
         >>> landmarker = Landmarker.from_checkpoint("runs/landmarks/last.ckpt")
         >>> landmarks = landmarker.predict(frames)   # (B, H, W, 3) uint8 -> (B, N, 2) pixels
+        >>> landmarks, visible = landmarker.predict_with_visibility(frames)  # visible (B, N) or None
         >>> in_box = landmarker.predict(frames, boxes)  # crops (B, 4) x,y,w,h; frame pixels out
         >>> seconds = landmarker.compile(batch_size=64)  # optional: torch.compile, faster after
     """
@@ -56,7 +57,7 @@ class Landmarker:
         self.image_size = network.image_size
         self.device = torch.device(device)
         self.appearance = appearance
-        self._landmarks: Callable[[Tensor], Tensor] = network.landmarks
+        self._outputs: Callable[[Tensor], tuple[Tensor, Tensor | None]] = network.landmarks_and_visibility
         self._batch_size: int | None = None  # set by compile: every batch is padded to it
 
     def compile(self, batch_size: int, backend: str | Callable = "inductor") -> float:
@@ -76,7 +77,7 @@ class Landmarker:
 
         if batch_size < 1:
             raise ConfigError(f"compile: batch_size must be at least 1, got {batch_size}")
-        compiled = torch.compile(self.network.landmarks, backend=backend, dynamic=False)
+        compiled = torch.compile(self.network.landmarks_and_visibility, backend=backend, dynamic=False)
         width, height = self.image_size
         start = time.perf_counter()
         try:
@@ -87,23 +88,36 @@ class Landmarker:
             reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
             name = getattr(backend, "__name__", backend)
             raise ConfigError(f"torch.compile ({name}) failed: {reason}; run without compiling") from None
-        self._landmarks = compiled
+        self._outputs = compiled
         self._batch_size = batch_size
         return time.perf_counter() - start
+
+    @property
+    def has_visibility(self) -> bool:
+        """Whether the network predicts each landmark's visibility."""
+        return self.network.has_visibility
 
     def run_network(self, images: Tensor) -> Tensor:
         """(B, N, 2) landmarks in model-input pixels for model-size images (B, 3, h, w) in [0, 1].
 
         Runs the compiled network after :meth:`compile` (batches cut and padded to its size).
         """
+        return self.run_network_with_visibility(images)[0]
+
+    def run_network_with_visibility(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
+        """:meth:`run_network`'s landmarks and the visibility (B, N) in [0, 1], or None for a
+        network without visibility."""
         if self._batch_size is None or len(images) == 0:
-            return self._landmarks(images)
+            return self._outputs(images)
         pieces = []
         for piece in images.split(self._batch_size):
             missing = self._batch_size - len(piece)
             padded = torch.cat((piece, piece[-1:].expand(missing, -1, -1, -1))) if missing else piece
-            pieces.append(self._landmarks(padded)[: len(piece)])
-        return torch.cat(pieces)
+            landmarks, visible = self._outputs(padded)
+            pieces.append((landmarks[: len(piece)], None if visible is None else visible[: len(piece)]))
+        landmarks = torch.cat([landmarks for landmarks, _ in pieces])
+        visible = None if pieces[0][1] is None else torch.cat([visible for _, visible in pieces])
+        return landmarks, visible
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Landmarker:
@@ -160,7 +174,6 @@ class Landmarker:
         batch = torch.from_numpy(resized).to(self.device).permute(0, 3, 1, 2)
         return batch.float().div_(255.0).contiguous()
 
-    @torch.inference_mode()
     def predict(self, frames: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
         """Landmarks of frames (B, H, W, 3) uint8 RGB, optionally found in crops of them.
 
@@ -172,7 +185,17 @@ class Landmarker:
         Returns:
             (B, N, 2) float64 ``(x, y)`` in pixels of the given frames (corner origin).
         """
+        return self.predict_with_visibility(frames, boxes)[0]
+
+    @torch.inference_mode()
+    def predict_with_visibility(
+        self, frames: np.ndarray, boxes: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`predict`'s landmarks and their visibility: (B, N) float64 in [0, 1], the
+        probability that each landmark's paint shows (hidden landmarks are still placed, where
+        they lie under the surface), or None for a landmarker without visibility."""
         if boxes is None:
             boxes = whole_frame_boxes(len(frames), (frames.shape[2], frames.shape[1]))
-        landmarks = self.run_network(self.prepare(frames, boxes)).cpu().numpy()
-        return crop_to_frame(landmarks, boxes, self.image_size)
+        landmarks, visible = self.run_network_with_visibility(self.prepare(frames, boxes))
+        points = crop_to_frame(landmarks.cpu().numpy(), boxes, self.image_size)
+        return points, None if visible is None else visible.cpu().numpy().astype(np.float64)

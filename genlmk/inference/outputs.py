@@ -37,29 +37,45 @@ class LandmarkOutputs:
         formats: format names (:data:`genlmk.data.landmark_files.LANDMARK_FORMATS`).
         template: the landmarks' template (names, lines).
         description: a line for the COCO file's ``info``.
+        visibility: the landmarks come with their visibility (a landmarker with visibility): the
+            CSV gets a ``visible`` column, COCO ``v`` = 2 / 1 for visible / hidden, the archive a
+            ``visible`` array; without, the files are those of positions alone.
     """
 
     def __init__(
-        self, folder: Path, stem: str, formats: Sequence[str], template: Template, description: str = ""
+        self,
+        folder: Path,
+        stem: str,
+        formats: Sequence[str],
+        template: Template,
+        description: str = "",
+        visibility: bool = False,
     ) -> None:
         self.paths = [folder / f"{stem}{LANDMARK_FORMATS[f]}" for f in formats]
-        self._csv = LandmarkCsvWriter(folder / f"{stem}.csv", template.names) if "csv" in formats else None
+        csv_path, npz_path = folder / f"{stem}.csv", folder / f"{stem}.npz"
+        self._csv = LandmarkCsvWriter(csv_path, template.names, visibility) if "csv" in formats else None
         self._coco = (
             CocoKeypointsWriter(folder / f"{stem}.json", template, description) if "coco" in formats else None
         )
-        self._npz = LandmarkNpzWriter(folder / f"{stem}.npz", template) if "npz" in formats else None
+        self._npz = LandmarkNpzWriter(npz_path, template, visibility) if "npz" in formats else None
 
     def write(
-        self, landmarks: np.ndarray, frames: np.ndarray, sizes: np.ndarray, files: Sequence[str]
+        self,
+        landmarks: np.ndarray,
+        frames: np.ndarray,
+        sizes: np.ndarray,
+        files: Sequence[str],
+        visibility: np.ndarray | None = None,
     ) -> None:
         """Append (B, N, 2) frame-pixel landmarks of consecutive frames ``frames`` (B,) with
-        ``sizes`` (B, 2) ``(width, height)`` and image names ``files`` (B,)."""
+        ``sizes`` (B, 2) ``(width, height)``, image names ``files`` (B,) and, when the outputs
+        were made with ``visibility``, the landmarks' (B, N) visibility in [0, 1]."""
         if self._csv is not None:
-            self._csv.write(landmarks)
+            self._csv.write(landmarks, visibility)
         if self._coco is not None:
-            self._coco.write(landmarks, frames, sizes, files)
+            self._coco.write(landmarks, frames, sizes, files, visibility)
         if self._npz is not None:
-            self._npz.write(landmarks, frames, sizes)
+            self._npz.write(landmarks, frames, sizes, visibility)
 
     def close(self) -> None:
         """Finish every file."""

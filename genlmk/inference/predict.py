@@ -41,8 +41,8 @@ class PredictOptions:
         batch_size: frames per batch through the network.
         formats: landmark file formats to write (``csv``, ``coco``, ``npz``).
         overlay: write ``overlay.mp4`` (landmarks and lines drawn on the frames; the smoothed
-            landmarks when smoothing is on, and the crop box when there is one; frames of another
-            size than the first are resized to it).
+            landmarks when smoothing is on, and the crop box when there is one; landmarks
+            predicted hidden as rings; frames of another size than the first are resized to it).
         crop: one box ``(4,)`` ``x, y, w, h`` for all frames, a box per frame, or None (whole frames).
         smoothing: one-euro filter settings; when given, ``landmarks_smoothed.*`` is written
             next to the model's own ``landmarks.*``.
@@ -98,6 +98,10 @@ def predict_frames(
         file_name: frame number -> the COCO image ``file_name``; default ``<name>/<frame:06d>.png``.
         audio_from: a video whose sound the overlay video gets (copied, when it has sound).
 
+    A landmarker with visibility also writes each landmark's visibility (see
+    :class:`~genlmk.inference.outputs.LandmarkOutputs`; the smoothed files carry the unsmoothed
+    visibility); with ``roi="auto"`` it costs a second network pass over the tracked crops.
+
     Returns:
         The number of frames predicted.
     """
@@ -108,13 +112,13 @@ def predict_frames(
     template = landmarker.template
     file_name = file_name or (lambda frame: f"{name}/{frame:06d}.png")
     description = f"genlmk {template.name} landmarks of {name}"
-    outputs = [LandmarkOutputs(out, LANDMARKS_STEM, options.formats, template, description)]
+    flags = landmarker.has_visibility
+    outputs = [LandmarkOutputs(out, LANDMARKS_STEM, options.formats, template, description, flags)]
     smoother = None
     if options.smoothing is not None:
         smoother = OneEuroFilter(options.smoothing, fps=fps)
-        outputs.append(
-            LandmarkOutputs(out, SMOOTHED_STEM, options.formats, template, description + ", smoothed")
-        )
+        smoothed = description + ", smoothed"
+        outputs.append(LandmarkOutputs(out, SMOOTHED_STEM, options.formats, template, smoothed, flags))
     video = VideoWriter(out / OVERLAY_NAME, fps=fps, audio_from=audio_from) if options.overlay else None
     tracker = roi_tracker(landmarker, options) if options.roi == "auto" else None
     count = 0
@@ -126,18 +130,20 @@ def predict_frames(
             numbers = np.arange(count, count + len(batch))
             if tracker is None:
                 boxes = options.boxes(numbers)
-                landmarks = landmarker.predict(batch, boxes)
+                landmarks, visibility = landmarker.predict_with_visibility(batch, boxes)
             else:
                 landmarks, boxes = tracker.track(batch)
+                visibility = tracked_visibility(landmarker, batch, boxes) if flags else None
             results = [landmarks] if smoother is None else [landmarks, smoother(landmarks, numbers)]
             sizes = np.broadcast_to([batch.shape[2], batch.shape[1]], (len(batch), 2))
             files = [file_name(int(f)) for f in numbers]
             for writer, points in zip(outputs, results):
-                writer.write(points, numbers, sizes, files)
+                writer.write(points, numbers, sizes, files, visibility)
             if video is not None:
                 overlay_size = overlay_size or (batch.shape[2], batch.shape[1])
                 for index, frame in enumerate(batch):
-                    canvas = draw_landmarks(frame, results[-1][index], template)
+                    flags = None if visibility is None else visibility[index]
+                    canvas = draw_landmarks(frame, results[-1][index], template, visibility=flags)
                     if boxes is not None and boxes[index][2] > 0:
                         draw_box(canvas, boxes[index])
                     # a folder of stills may mix sizes: the video takes the first frame's
@@ -156,6 +162,16 @@ def predict_frames(
     if video is not None:
         video.close()
     return count
+
+
+def tracked_visibility(landmarker: Landmarker, frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The visibility (B, N) of the landmarks found in the tracker's crops ``boxes`` (B, 4) of
+    frames (B, H, W, 3); NaN where the subject was lost (an all-zero box)."""
+    visibility = np.full((len(frames), landmarker.template.num_landmarks), np.nan)
+    found = boxes[:, 2] > 0
+    if found.any():
+        visibility[found] = landmarker.predict_with_visibility(frames[found], boxes[found])[1]
+    return visibility
 
 
 def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:

@@ -6,6 +6,7 @@ from genlmk.losses.line_order import line_order_loss
 from genlmk.losses.paint import chamfer_to_paint, estimate_paint_color, paint_weights, sample_paint_points
 from genlmk.losses.spring import SpringLoss, spring_loss
 from genlmk.losses.temporal import flow_landmark_loss
+from genlmk.losses.visibility import visibility_prior
 
 __all__ = [
     "SpringLoss",
@@ -18,4 +19,5 @@ __all__ = [
     "paint_weights",
     "sample_paint_points",
     "spring_loss",
+    "visibility_prior",
 ]

@@ -242,6 +242,35 @@ class EquivarianceTerm(AppearanceChange, LossTerm):
 
 
 @dataclass(frozen=True)
+class VisibilityTerm(LossTerm):
+    """With ``landmarker.visibility`` (ignored without): the landmarks' predicted visibility.
+
+    The renderer fades each line out towards its hidden points, so the adversarial and cycle
+    terms can ask for lines to be hidden where real marked frames show none. This term's weight is
+    that of the prior :func:`~genlmk.losses.visibility_prior` (``mean(-log v)``), which keeps every
+    landmark visible unless those terms (or the chamfer) need it hidden. Its pull on a landmark's
+    logit is about ``weight * (1 - v)``, the weighted chamfer's push about
+    ``chamfer.weight * v * dh``, ``dh`` the amount (Huber, px^2) by which the landmark's stroke
+    samples miss the paint more than the others do: a landmark settles near
+    ``v = weight / (chamfer.weight * dh)``. Small weights hide every stretch whose paint the
+    segmentation does not find (also a visible stroke so foreshortened that its pixels mix with
+    the skin); larger ones keep more points visible and pulled, at the cost of hiding fewer of the
+    truly hidden. ``scripts/bench_visibility_oracle.py`` measures this trade on photo-face frames;
+    0.5 (a tenth of the presets' chamfer weight) hides nearly as many of the hidden landmarks as
+    far smaller weights while guarding ten times more strongly against hiding what is merely not
+    yet fitted.
+
+    Attributes:
+        chamfer: weight the chamfer's stroke -> paint direction by each stroke sample's visibility
+            (a hidden point is not pulled onto the visible paint).
+    """
+
+    name: ClassVar[str] = "visibility"
+    weight: float = 0.5
+    chamfer: bool = True
+
+
+@dataclass(frozen=True)
 class LandmarkLosses:
     """Every loss term of :class:`~genlmk.systems.landmarks.LandmarkGAN` (``model.losses``)."""
 
@@ -254,6 +283,7 @@ class LandmarkLosses:
     paint_free: PaintFreeTerm = field(default_factory=PaintFreeTerm)
     flow: FlowTerm = field(default_factory=FlowTerm)
     equivariance: EquivarianceTerm = field(default_factory=EquivarianceTerm)
+    visibility: VisibilityTerm = field(default_factory=VisibilityTerm)
 
     def weight(self, term: str) -> float:
         """The weight of the term named ``term`` (``gan``, ``flow``, ...)."""

@@ -91,18 +91,28 @@ def sample_paint_points(weights: Tensor, count: int, min_pixels: float = 8.0) ->
 
 
 def chamfer_to_paint(
-    stroke_points: Tensor, paint_points: Tensor, valid: Tensor, huber: float = 4.0
+    stroke_points: Tensor,
+    paint_points: Tensor,
+    valid: Tensor,
+    huber: float = 4.0,
+    stroke_weights: Tensor | None = None,
 ) -> Tensor:
     """Symmetric robust chamfer distance between predicted stroke samples and paint pixels.
 
     ``mean_s h(min_p |s - p|) + mean_p h(min_s |p - s|)`` with ``h`` the Huber function
     (quadratic below ``huber`` pixels, linear above), averaged over images with paint.
 
+    With ``stroke_weights`` (the samples' visibility) the first mean is weighted,
+    ``sum_s w_s h(.) / sum_s w_s``: a hidden sample is not pulled onto the visible paint. The
+    normalisation keeps the term from rewarding hiding as such: lowering every weight alike changes
+    nothing; only samples farther from paint than the weighted average gain by being hidden.
+
     Args:
         stroke_points: (B, S, 2) samples along the predicted lines, pixels.
         paint_points: (B, P, 2) paint pixel centres, pixels.
         valid: (B,) bool, images to include.
         huber: Huber threshold, pixels.
+        stroke_weights: optional (B, S) in [0, 1]; None weighs every sample 1.
 
     Returns:
         Scalar in pixels (0 when no image has paint).
@@ -113,4 +123,10 @@ def chamfer_to_paint(
     to_paint = distances.min(dim=2).values
     to_stroke = distances.min(dim=1).values
     zero_s, zero_p = torch.zeros_like(to_paint), torch.zeros_like(to_stroke)
-    return F.huber_loss(to_paint, zero_s, delta=huber) + F.huber_loss(to_stroke, zero_p, delta=huber)
+    if stroke_weights is None:
+        stroke_mean = F.huber_loss(to_paint, zero_s, delta=huber)
+    else:
+        weights = stroke_weights[valid]
+        stroke_term = F.huber_loss(to_paint, zero_s, delta=huber, reduction="none")
+        stroke_mean = ((weights * stroke_term).sum(1) / weights.sum(1).clamp_min(1e-6)).mean()
+    return stroke_mean + F.huber_loss(to_stroke, zero_p, delta=huber)

@@ -16,7 +16,12 @@ Options (all default to the paper's network):
   ``configs/landmarks/heatmap.yaml`` has its settings, ``docs/benchmarks.md`` its figures;
 - ``antialias``: a fixed binomial blur before each stride-2 convolution (anti-aliased
   downsampling, Zhang 2019), so that features and landmarks follow sub-pixel motion more evenly;
-- ``norm``: batch/instance normalisation after each convolution.
+- ``norm``: batch/instance normalisation after each convolution;
+- ``visibility``: also predict, per landmark, whether its paint is visible (a logit; a landmark
+  hidden by the head's own turn is still placed, where it lies under the skin). The regressing
+  heads read it off their last hidden layer; the heatmap head off the decoder's features averaged
+  under each landmark's own heatmap (see :class:`VisibilityReadout`). Its layer starts at a
+  logit of :data:`VISIBLE_START` for every landmark, so training starts from "all visible".
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from genlmk.geometry.coordinates import normalized_to_pixels, pixel_centers
 from genlmk.geometry.keypoints import heatmap_expectation
 
 Head = Literal["offsets", "affine", "heatmap"]
+#: the visibility logit every landmark starts at (sigmoid: 0.95), so an untrained network paints
+#: every line nearly fully, as a network without visibility does
+VISIBLE_START = 3.0
 
 
 class LandmarkDeformationNet(nn.Module):
@@ -51,6 +59,8 @@ class LandmarkDeformationNet(nn.Module):
         prior_sigma: ``heatmap`` only: width in pixels of the Gaussian log-prior around each
             template point (wider lets landmarks travel further at the same logit scale).
         antialias: blur each stage's input before its stride-2 convolution.
+        visibility: also predict a visibility logit per landmark (:meth:`outputs`,
+            :meth:`landmarks_and_visibility`).
 
     Shape:
         input (B, 3, H, W) RGB in [0, 1]; output (B, N, 2) offsets in pixels (add the template
@@ -68,12 +78,15 @@ class LandmarkDeformationNet(nn.Module):
         norm: str = "none",
         prior_sigma: float = 16.0,
         antialias: bool = False,
+        visibility: bool = False,
     ) -> None:
         super().__init__()
         if len(channels) != 4:
             raise ValueError(f"the deformation network has 4 convolutions; got channels {channels}")
         if head not in ("offsets", "affine", "heatmap"):
             raise ValueError(f"head must be 'offsets', 'affine' or 'heatmap', got {head!r}")
+        if not isinstance(visibility, bool):
+            raise ValueError(f"visibility must be true or false, got {visibility!r}")
         if prior_sigma <= 0:
             raise ValueError(f"prior_sigma must be positive, got {prior_sigma}")
         width, height = image_size
@@ -109,6 +122,9 @@ class LandmarkDeformationNet(nn.Module):
             self.register_buffer("prior_landmarks", soft_argmax(self.log_prior[None], width, height)[0])
         else:
             self._build_regressor(channels[-1] * (width // 16) * (height // 16), hidden, count)
+        self.visibility: nn.Module | None = None
+        if visibility:
+            self.visibility = VisibilityReadout(hidden, count, per_landmark=head == "heatmap")
         if coords:
             ys = torch.linspace(-1.0, 1.0, height).view(1, 1, height, 1).expand(1, 1, height, width)
             xs = torch.linspace(-1.0, 1.0, width).view(1, 1, 1, width).expand(1, 1, height, width)
@@ -133,8 +149,21 @@ class LandmarkDeformationNet(nn.Module):
     def num_landmarks(self) -> int:
         return self.template_points.shape[0]
 
+    @property
+    def has_visibility(self) -> bool:
+        """Whether the network predicts visibility."""
+        return self.visibility is not None
+
     def forward(self, images: Tensor) -> Tensor:
         """Offsets (B, N, 2) in pixels for images (B, 3, H, W) in [0, 1]."""
+        return self.outputs(images)[0]
+
+    def outputs(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Offsets (B, N, 2) in pixels and visibility logits (B, N), or None without visibility.
+
+        Args:
+            images: (B, 3, H, W) RGB in [0, 1].
+        """
         expected = (self.image_size[1], self.image_size[0])
         if images.ndim != 4 or images.shape[1] != 3 or tuple(images.shape[-2:]) != expected:
             raise ValueError(
@@ -144,8 +173,9 @@ class LandmarkDeformationNet(nn.Module):
         if self.coords:
             x = torch.cat((x, self.coord_maps.expand(x.shape[0], -1, -1, -1)), dim=1)
         if self.head == "heatmap":
-            return self._heatmap_offsets(x)
-        out = self.regressor(self.features(x)) * self.scale
+            return self._heatmap_outputs(x)
+        hidden = self.regressor[:-1](self.features(x))
+        out = self.regressor[-1](hidden) * self.scale
         count = self.num_landmarks
         offsets = out[:, : 2 * count].view(-1, count, 2)
         if self.head == "affine":
@@ -154,21 +184,64 @@ class LandmarkDeformationNet(nn.Module):
             shift = params[:, 4:] * self.scale
             relative = self.template_points - self.center
             offsets = offsets + relative @ linear.transpose(1, 2) + shift[:, None, :]
-        return offsets
+        logits = None if self.visibility is None else self.visibility(hidden)
+        return offsets, logits
 
-    def _heatmap_offsets(self, x: Tensor) -> Tensor:
+    def _heatmap_outputs(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         skips = []
         for layer in self.features:
             x = layer(x)
             if isinstance(layer, nn.LeakyReLU):  # the end of each of the four stages
                 skips.append(x)
-        logits = self.heatmaps(skips) + self.log_prior
+        features = self.heatmaps.features(skips)
+        logits = self.heatmaps.logits(features) + self.log_prior
         width, height = self.image_size
-        return soft_argmax(logits, width, height) - self.prior_landmarks
+        offsets = soft_argmax(logits, width, height) - self.prior_landmarks
+        if self.visibility is None:
+            return offsets, None
+        # each landmark's features, averaged where its heatmap puts it; the weights are detached so
+        # that visibility's losses cannot move a landmark by reshaping its heatmap (they still
+        # reach the features the heatmaps share)
+        weights = torch.softmax(logits.detach().flatten(2), dim=-1)  # (B, N, h*w)
+        pooled = torch.einsum("bnp,bcp->bnc", weights, features.flatten(2))
+        return offsets, self.visibility(pooled)
 
     def landmarks(self, images: Tensor) -> Tensor:
         """Landmark positions ``T + Delta`` (B, N, 2), pixels of the model input."""
         return self.template_points + self(images)
+
+    def landmarks_and_visibility(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Landmark positions (B, N, 2), pixels of the model input, and visibility (B, N) in [0, 1]
+        (1: the landmark's paint shows), or None for a network without visibility."""
+        offsets, logits = self.outputs(images)
+        return self.template_points + offsets, None if logits is None else torch.sigmoid(logits)
+
+
+class VisibilityReadout(nn.Module):
+    """Visibility logits from features: one linear layer shared by all landmarks, or one per landmark.
+
+    For a regressing head the input is its last hidden layer (B, C), which sees the whole face and
+    so its turn: one linear map to N logits. For the heatmap head it is each landmark's own
+    features (B, N, C), the decoder's map averaged under that landmark's heatmap: they describe the
+    image where the landmark lies (painted skin facing the camera, or the cheek or background in
+    front of a hidden point), and the decoder's receptive field covers much of the face around it.
+
+    The weights start small and the bias at :data:`VISIBLE_START`: every landmark starts visible.
+
+    Shape:
+        (B, C) or, with ``per_landmark``, (B, N, C) -> (B, N) logits.
+    """
+
+    def __init__(self, channels: int, count: int, per_landmark: bool) -> None:
+        super().__init__()
+        self.per_landmark = per_landmark
+        self.weight = nn.Parameter(torch.randn(count, channels) * 1e-3)
+        self.bias = nn.Parameter(torch.full((count,), VISIBLE_START))
+
+    def forward(self, features: Tensor) -> Tensor:
+        if self.per_landmark:
+            return (features * self.weight).sum(-1) + self.bias
+        return features @ self.weight.T + self.bias
 
 
 class HeatmapDecoder(nn.Module):
@@ -191,9 +264,12 @@ class HeatmapDecoder(nn.Module):
         nn.init.zeros_(self.logits.bias)
 
     def forward(self, skips: list[Tensor]) -> Tensor:
+        return self.logits(self.features(skips))
+
+    def features(self, skips: list[Tensor]) -> Tensor:
+        """The decoder's last features (B, width, H/4, W/4), before the 1x1 layer to logits."""
         x = self.up8(torch.cat((_upsample2(skips[3]), skips[2]), dim=1))
-        x = self.up4(torch.cat((_upsample2(x), skips[1]), dim=1))
-        return self.logits(x)
+        return self.up4(torch.cat((_upsample2(x), skips[1]), dim=1))
 
 
 class BinomialBlur(nn.Module):

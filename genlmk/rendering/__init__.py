@@ -4,7 +4,7 @@ from genlmk.rendering.compositor import MarkerCompositor, coverage_from_ink, pai
 from genlmk.rendering.rasterizers import PointsRasterizer, SplatRasterizer, pytorch3d_ink, splat_ink
 from genlmk.rendering.renderer import MarkerRenderer, RenderedMarkers
 from genlmk.rendering.settings import BACKENDS, MarkerRenderSettings
-from genlmk.rendering.strokes import StrokeSampling, ink_samples, sample_segments
+from genlmk.rendering.strokes import StrokeSampling, ink_samples, sample_segments, sample_visibility
 
 __all__ = [
     "BACKENDS",
@@ -20,5 +20,6 @@ __all__ = [
     "paint",
     "pytorch3d_ink",
     "sample_segments",
+    "sample_visibility",
     "splat_ink",
 ]

@@ -72,23 +72,32 @@ class MarkerRenderer(nn.Module):
             self._sampling_start, self._sampling_end, self._sampling_t, self._sampling_share
         )
 
-    def ink(self, landmarks: Tensor) -> Tensor:
-        """Ink density of the strokes through ``landmarks`` (B, N, 2) pixels -> (B, 1, H, W)."""
+    def ink(self, landmarks: Tensor, visibility: Tensor | None = None) -> Tensor:
+        """Ink density (B, 1, H, W) of the strokes through ``landmarks`` (B, N, 2) pixels, faded
+        by ``visibility`` (B, N) in [0, 1] (None: all visible; see :func:`ink_samples`)."""
         self._check_landmarks(landmarks)
-        positions, lengths = ink_samples(landmarks, self.sampling)
+        if visibility is not None and visibility.shape != landmarks.shape[:2]:
+            raise ValueError(
+                f"visibility must have shape {tuple(landmarks.shape[:2])} (B, N), "
+                f"got {tuple(visibility.shape)}"
+            )
+        positions, lengths = ink_samples(landmarks, self.sampling, visibility)
         return self.rasterizer(positions, lengths, self.template.height, self.template.width)
 
-    def coverage(self, landmarks: Tensor) -> Tensor:
-        """Paint coverage (B, 1, H, W) in [0, 1) of the strokes through ``landmarks`` (B, N, 2)."""
-        ink = self.ink(landmarks)
+    def coverage(self, landmarks: Tensor, visibility: Tensor | None = None) -> Tensor:
+        """Paint coverage (B, 1, H, W) in [0, 1) of the strokes through ``landmarks`` (B, N, 2),
+        faded by ``visibility`` (B, N) (None: all visible)."""
+        ink = self.ink(landmarks, visibility)
         return -(-self.settings.gain * ink).expm1()
 
-    def forward(self, images: Tensor, landmarks: Tensor) -> RenderedMarkers:
+    def forward(self, images: Tensor, landmarks: Tensor, visibility: Tensor | None = None) -> RenderedMarkers:
         """Paint the strokes through ``landmarks`` onto ``images``.
 
         Args:
             images: (B, 3, H, W) RGB in [0, 1], H x W the template's canvas.
             landmarks: (B, N, 2) pixels ``(x, y)``, x right, y down, corner at (0, 0).
+            visibility: optional (B, N) in [0, 1]: each line is drawn only where its points are
+                visible, fading out along a segment towards a hidden end; None: all visible.
         """
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images must have shape (B, 3, H, W), got {tuple(images.shape)}")
@@ -100,7 +109,7 @@ class MarkerRenderer(nn.Module):
             )
         if landmarks.shape[0] != images.shape[0]:
             raise ValueError(f"{images.shape[0]} images but {landmarks.shape[0]} landmark sets in the batch")
-        painted, coverage = self.compositor(images, self.ink(landmarks))
+        painted, coverage = self.compositor(images, self.ink(landmarks, visibility))
         return RenderedMarkers(painted, coverage)
 
     def _check_landmarks(self, landmarks: Tensor) -> None:

@@ -50,17 +50,24 @@ def sample_segments(points: np.ndarray, edges: np.ndarray, spacing: float) -> St
     )
 
 
-def ink_samples(landmarks: Tensor, sampling: StrokeSampling) -> tuple[Tensor, Tensor]:
+def ink_samples(
+    landmarks: Tensor, sampling: StrokeSampling, visibility: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """Positions and ink amounts of the samples for a batch of landmark sets.
 
     Args:
         landmarks: (B, N, 2) pixels.
         sampling: from :func:`sample_segments` (on the same device).
+        visibility: optional (B, N) in [0, 1], how much of each landmark's paint shows; each
+            sample's ink is scaled by the visibility interpolated between its segment's two
+            endpoints (:func:`sample_visibility`), so a line fades out towards its hidden points.
+            None: every landmark fully visible.
 
     Returns:
         positions: (B, S, 2) pixels.
-        lengths: (B, S) arc length each sample stands for, pixels (follows the current,
-            deformed segment lengths, so a stretched stroke keeps its density).
+        lengths: (B, S) ink of each sample: the arc length it stands for, pixels (follows the
+            current, deformed segment lengths, so a stretched stroke keeps its density), times
+            its visibility.
     """
     a = landmarks[:, sampling.start]
     b = landmarks[:, sampling.end]
@@ -68,4 +75,14 @@ def ink_samples(landmarks: Tensor, sampling: StrokeSampling) -> tuple[Tensor, Te
     positions = a + t * (b - a)
     # eps keeps the gradient finite when two landmarks coincide
     lengths = torch.sqrt(((b - a) ** 2).sum(-1) + 1e-12) * sampling.share
+    if visibility is not None:
+        lengths = lengths * sample_visibility(visibility, sampling)
     return positions, lengths
+
+
+def sample_visibility(visibility: Tensor, sampling: StrokeSampling) -> Tensor:
+    """Each sample's visibility (B, S): its segment's endpoint visibilities (B, N) interpolated
+    linearly at the sample's place ``t`` along the segment."""
+    start, end = visibility[:, sampling.start], visibility[:, sampling.end]
+    # written so that equal ends give exactly their value: all-ones visibility leaves ink unchanged
+    return start + sampling.t[None, :] * (end - start)

@@ -14,6 +14,10 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
   the order is right);
 - paint chamfer: the lines predicted on fake_u = G(m) meet the paint segmented in m by the
   template's marker colour (a long-range geometric signal; weight 0 turns it off);
+- visibility (with ``landmarker.visibility``): the landmarker also predicts each landmark's
+  visibility v; the renderer fades each line out towards its hidden points (both directions), the
+  chamfer's stroke -> paint direction is weighted by v, and a prior ``mean(-log v)`` keeps
+  landmarks visible unless the other terms need them hidden;
 - identity (optional): G(u) ~ u;
 - paint free (optional): G(m) holds no pixel of the marker colour (the unmarked domain has none),
   a direct push towards removing the paint that the adversarial term gives only slowly;
@@ -60,6 +64,7 @@ from genlmk.losses import (
     paint_weights,
     sample_paint_points,
     spring_loss,
+    visibility_prior,
 )
 from genlmk.losses.options import LandmarkLosses, upgrade_hparams
 from genlmk.metrics.landmarks import box_diagonal, nme
@@ -73,7 +78,7 @@ from genlmk.networks.cyclegan import (
 )
 from genlmk.networks.deformation import build_landmarker
 from genlmk.options import build_options, require
-from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
+from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples, sample_visibility
 from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
 from genlmk.training.distributed import gather_from_ranks, own_rank_state, rank_seed
@@ -241,13 +246,29 @@ class LandmarkGAN(L.LightningModule):
         """Landmarks (B, N, 2) in pixels of the model input for images (B, 3, H, W) in [0, 1]."""
         return self.landmarker.landmarks(images)
 
+    def _predict_with_logits(self, images: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """For images (B, 3, H, W) in [0, 1]: landmarks (B, N, 2) in pixels of the model input,
+        visibility logits (B, N) and visibility (B, N) in [0, 1] (both None without
+        ``landmarker.visibility``)."""
+        offsets, logits = self.landmarker.outputs(images)
+        visible = None if logits is None else torch.sigmoid(logits)
+        return self.landmarker.template_points + offsets, logits, visible
+
     # ------------------------------------------------------------------ losses
-    def _chamfer(self, landmarks: Tensor, marked: Tensor) -> Tensor:
-        stroke, _ = ink_samples(landmarks, self.renderer.sampling)
+    def _chamfer(self, landmarks: Tensor, marked: Tensor, visibility: Tensor | None = None) -> Tensor:
+        """The paint chamfer of landmarks (B, N, 2) against marked frames; ``visibility`` (B, N)
+        weights the stroke -> paint direction (when ``losses.visibility.chamfer``)."""
+        sampling = self.renderer.sampling
+        stroke, _ = ink_samples(landmarks, sampling)
+        stroke_weights = None
+        if visibility is not None and self.losses.visibility.chamfer:
+            stroke_weights = sample_visibility(visibility, sampling)
         options = self.losses.chamfer
         weights = paint_weights(marked, self.marker_color, options.tolerance)
         paint, valid = sample_paint_points(weights, options.samples)
-        return chamfer_to_paint(stroke, paint, valid, huber=2.0 * self.template.marker.width)
+        return chamfer_to_paint(
+            stroke, paint, valid, huber=2.0 * self.template.marker.width, stroke_weights=stroke_weights
+        )
 
     def _order_loss(self, *predictions: Tensor) -> Tensor:
         """The order term summed over landmark predictions, each (B, N, 2) pixels."""
@@ -291,14 +312,14 @@ class LandmarkGAN(L.LightningModule):
             images: the intermediate images and landmarks (for logging and the discriminators).
         """
         w = {term: self.losses.weight(term) for term in LOSS_TERMS}
-        landmarks_u = self.landmarker.landmarks(unmarked)
-        fake_marked = self.renderer(unmarked, landmarks_u).images
+        landmarks_u, logits_u, visible_u = self._predict_with_logits(unmarked)
+        fake_marked = self.renderer(unmarked, landmarks_u, visible_u).images
         rec_unmarked = self.generator(fake_marked)
         fake_unmarked = self.generator(marked)
         # the landmarker reads a detached copy: G must not learn to leave hints of the paint for it
         # (CycleGAN's steganography), which real unmarked frames would lack
-        landmarks_m = self.landmarker.landmarks(fake_unmarked.detach())
-        rec_marked = self.renderer(fake_unmarked, landmarks_m).images
+        landmarks_m, logits_m, visible_m = self._predict_with_logits(fake_unmarked.detach())
+        rec_marked = self.renderer(fake_unmarked, landmarks_m, visible_m).images
 
         parts = {
             "gan_marked": lsgan_loss(self.disc_marked(fake_marked), True),
@@ -311,7 +332,9 @@ class LandmarkGAN(L.LightningModule):
         if w["order"] > 0:
             parts["order"] = self._order_loss(landmarks_u, landmarks_m)
         if w["chamfer"] > 0:
-            parts["chamfer"] = self._chamfer(landmarks_m, marked)
+            parts["chamfer"] = self._chamfer(landmarks_m, marked, visible_m)
+        if w["visibility"] > 0 and logits_u is not None:
+            parts["visibility"] = visibility_prior(logits_u) + visibility_prior(logits_m)
         if w["identity"] > 0:
             parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
         if w["flow"] > 0 and unmarked_next is not None:
@@ -329,6 +352,8 @@ class LandmarkGAN(L.LightningModule):
             "fake_unmarked": fake_unmarked,
             "rec_marked": rec_marked,
         }
+        if visible_u is not None:
+            images["visibility_unmarked"] = visible_u
         return total, parts, images
 
     def discriminator_losses(
@@ -368,6 +393,8 @@ class LandmarkGAN(L.LightningModule):
 
         logged = {f"train/{k}": v.detach() for k, v in {**parts, **d_parts}.items()}
         logged["train/total"] = total.detach()
+        if "visibility_unmarked" in images:  # the share of paint shown: watch it for a collapse
+            logged["train/visible"] = images["visibility_unmarked"].detach().mean()
         self.log_dict(logged, prog_bar=False)
         self.log("loss", total.detach(), prog_bar=True, logger=False)
         every = self.hparams.image_log_every
@@ -376,11 +403,12 @@ class LandmarkGAN(L.LightningModule):
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         unmarked, marked = batch["unmarked"], batch["marked"]
-        landmarks = self.landmarker.landmarks(unmarked)
+        landmarks, _, visible = self._predict_with_logits(unmarked)
         fake_unmarked = self.generator(marked)
+        landmarks_m, _, visible_m = self._predict_with_logits(fake_unmarked)
         self.log(
             "val/chamfer",
-            self._chamfer(self.landmarker.landmarks(fake_unmarked), marked),
+            self._chamfer(landmarks_m, marked, visible_m),
             prog_bar=True,
             sync_dist=True,  # under DDP each process validates a share
         )
@@ -389,14 +417,15 @@ class LandmarkGAN(L.LightningModule):
             error = nme(landmarks.detach().double().cpu().numpy(), gt, box_diagonal(gt))
             self.log("val/nme", error, prog_bar=True, sync_dist=True, batch_size=len(gt))
         if batch_idx == 0:
-            fake_marked = self.renderer(unmarked, landmarks).images
-            rec_marked = self.renderer(fake_unmarked, self.landmarker.landmarks(fake_unmarked)).images
+            fake_marked = self.renderer(unmarked, landmarks, visible).images
+            rec_marked = self.renderer(fake_unmarked, landmarks_m, visible_m).images
             self._log_images(
                 "val",
                 unmarked,
                 marked,
                 {
                     "landmarks_unmarked": landmarks,
+                    **({} if visible is None else {"visibility_unmarked": visible}),
                     "fake_marked": fake_marked,
                     "rec_unmarked": self.generator(fake_marked),
                     "fake_unmarked": fake_unmarked,
@@ -497,8 +526,10 @@ class LandmarkGAN(L.LightningModule):
         with torch.no_grad():
             drawn = []
             points = images["landmarks_unmarked"][:count].detach().cpu().numpy()
-            for array, frame_points in zip(uint8_frames(unmarked[:count]), points):
-                overlay = draw_landmarks(array, frame_points, self.template, radius=1)
+            flags = images.get("visibility_unmarked")
+            flags = [None] * count if flags is None else flags[:count].detach().cpu().numpy()
+            for array, frame_points, frame_flags in zip(uint8_frames(unmarked[:count]), points, flags):
+                overlay = draw_landmarks(array, frame_points, self.template, radius=1, visibility=frame_flags)
                 drawn.append(to_tensor(overlay))
             rows = [
                 torch.stack(drawn).to(unmarked.device),
