@@ -189,7 +189,7 @@ def test_memory_does_not_grow_with_the_length_of_the_footage(setup, tmp_path):
     assert len(read_landmarks(tmp_path / "long" / "landmarks.npz")[2]) == 400
 
 
-def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path):
+def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path, capsys):
     import torch
 
     root, checkpoint = setup
@@ -206,6 +206,9 @@ def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path):
     with np.load(tmp_path / "out" / "landmarks.npz") as archive:
         assert archive["found"].tolist() == [True] * 6
         assert np.isfinite(archive["landmarks"]).all()
+    # the tiny checkpoint has no appearance, as those written before genlmk kept one
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "predates subject search by appearance" in warnings[0], warnings
 
 
 def test_missing_frames_are_nan_with_found_false_and_reset_the_filter(setup, tmp_path):

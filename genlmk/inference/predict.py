@@ -50,8 +50,9 @@ class PredictOptions:
         roi: ``none`` (``crop`` or whole frames) or ``auto``: find the subject, then follow it
             with a :class:`genlmk.inference.tracking.RoiTracker` (frames where it is lost are
             written as missing).
-        roi_margin: share of the landmarks' extent added on each side of the tracked crop.
+        roi_margin: share of the training framing's side added on each side of the tracked crop.
         roi_smoothing: weight of the past in the tracked crop's filter, in [0, 1).
+        roi_min_size: smallest subject the find step looks for, share of the frame's short side.
     """
 
     batch_size: int = 64
@@ -61,8 +62,9 @@ class PredictOptions:
     smoothing: OneEuroSettings | None = None
     progress: bool | None = None
     roi: str = "none"
-    roi_margin: float = 0.25
+    roi_margin: float = 0.0
     roi_smoothing: float = 0.6
+    roi_min_size: float = 0.15
 
     def boxes(self, frames: np.ndarray) -> np.ndarray | None:
         """Crop boxes (B, 4) for frame numbers (B,), or None for whole frames."""
@@ -157,7 +159,8 @@ def predict_frames(
 
 
 def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:
-    """The tracker ``--roi auto`` runs: the landmarker on crops, judged against its template."""
+    """The tracker ``--roi auto`` runs: the landmarker on crops, judged against its template, the
+    subject found by the landmarker's appearance (when its checkpoint has one)."""
     template = landmarker.template.rescaled(landmarker.image_size).points
     return RoiTracker(
         landmarker.predict,
@@ -165,6 +168,8 @@ def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:
         landmarker.image_size,
         margin=options.roi_margin,
         smoothing=options.roi_smoothing,
+        appearance=landmarker.appearance,
+        min_size=options.roi_min_size,
     )
 
 
