@@ -17,9 +17,9 @@ Prints medians over several runs of:
 - with ``--roi-ckpt CKPT`` (a trained landmarker), ``genlmk predict --roi auto`` on a
   --roi-width x --roi-height video (--frames frames) where the subject (--video-size px) moves
   across a noisy canvas: frames/s including decoding, tracking and writing landmarks.npz (no
-  overlay), lost frames, and the NME (mean point error over the square root of the ground truth's
-  bounding-box area) of the tracked landmarks against that of the same checkpoint on
-  ground-truth crops of the same frames;
+  overlay) next to decoding alone (the bound on that figure), lost frames, and the NME (mean
+  point error over the square root of the ground truth's bounding-box area) of the tracked
+  landmarks against that of the same checkpoint on ground-truth crops of the same frames;
 - with ``--compile``, the network and ``predict`` again, compiled by ``Landmarker.compile`` for
   each batch size (inductor; needs a C++ compiler), and the compile times.
 The network comes from the ``landmarker`` block and ``image_size`` of the config (several
@@ -46,7 +46,7 @@ from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
 from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
-from genlmk.data.video import VideoWriter, read_video
+from genlmk.data.video import VideoWriter, iter_video_frames, read_video
 from genlmk.errors import GenlmkError
 from genlmk.inference.landmarker import Landmarker
 from genlmk.networks.deformation import build_landmarker
@@ -196,6 +196,9 @@ def bench_tracking(
     canvas = (args.roi_width, args.roi_height)
     video = tmp / "moving.mp4"
     truth, squares = write_moving_canvas_video(video, template_name, args.video_size, canvas, args.frames)
+    start = time.perf_counter()
+    decoded = sum(1 for _ in iter_video_frames(video))
+    decode_seconds = time.perf_counter() - start
     out = tmp / "tracked"
     command = ["predict", "--ckpt", str(checkpoint), "--input", str(video), "--out", str(out)]
     command += ["--roi", "auto", "--no-overlay", "--formats", "npz"]
@@ -212,6 +215,7 @@ def bench_tracking(
     )
     tracked_nme, truth_nme = normalized_error(tracked, truth), normalized_error(on_truth, truth)
     return [
+        (f"decoding alone (RGB frames), {canvas[0]}x{canvas[1]}", f"{decoded / decode_seconds:.0f} frames/s"),
         (f"--roi auto {canvas[0]}x{canvas[1]}, decode+track+write", f"{args.frames / seconds:.0f} frames/s"),
         ("--roi auto lost frames", f"{int((~found).sum())} of {len(found)}"),
         ("NME tracked", f"{tracked_nme:.4f}"),

@@ -227,3 +227,16 @@ def test_missing_frames_are_nan_with_found_false_and_reset_the_filter(setup, tmp
     smoothed = OneEuroFilter(OneEuroSettings(), fps=25.0)(points, np.arange(3))
     assert np.isnan(smoothed[1]).all()
     np.testing.assert_array_equal(smoothed[2], points[2])
+
+
+def test_predict_takes_a_list_of_frames_as_it_takes_their_stack(setup):
+    from genlmk.errors import InputDataError
+
+    _, checkpoint = setup
+    landmarker = Landmarker.from_checkpoint(checkpoint)
+    frames = random_frames(3, height=64, width=80)
+    boxes = np.array([[0, 0, 40, 40], [10, 5, 50, 50], [-5, -5, 30, 30]])
+    np.testing.assert_array_equal(landmarker.predict(list(frames), boxes), landmarker.predict(frames, boxes))
+    np.testing.assert_array_equal(landmarker.predict(list(frames)), landmarker.predict(frames))
+    with pytest.raises(InputDataError, match="of one size"):
+        landmarker.predict([frames[0], frames[1, :32]])

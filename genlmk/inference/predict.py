@@ -130,12 +130,13 @@ def predict_frames(
             else:
                 landmarks, boxes = tracker.track(batch)
             results = [landmarks] if smoother is None else [landmarks, smoother(landmarks, numbers)]
-            sizes = np.broadcast_to([batch.shape[2], batch.shape[1]], (len(batch), 2))
+            height, width = batch[0].shape[:2]
+            sizes = np.broadcast_to([width, height], (len(batch), 2))
             files = [file_name(int(f)) for f in numbers]
             for writer, points in zip(outputs, results):
                 writer.write(points, numbers, sizes, files)
             if video is not None:
-                overlay_size = overlay_size or (batch.shape[2], batch.shape[1])
+                overlay_size = overlay_size or (width, height)
                 for index, frame in enumerate(batch):
                     canvas = draw_landmarks(frame, results[-1][index], template)
                     if boxes is not None and boxes[index][2] > 0:

@@ -1,14 +1,14 @@
 """Tracked region of interest: find the subject, then crop each frame around it.
 
 All coordinates are frame pixels (x right, y down, corner origin, pixel centres at +0.5). A
-``locate`` function runs the landmarker on crops: it takes (B, H, W, 3) uint8 frames and (B, 4)
-whole-pixel ``x, y, w, h`` boxes and returns (B, N, 2) landmarks in frame pixels, as
-:meth:`genlmk.inference.landmarker.Landmarker.predict` does.
+``locate`` function runs the landmarker on crops: it takes B (H, W, 3) uint8 frames (an array or
+a list) and (B, 4) whole-pixel ``x, y, w, h`` boxes and returns (B, N, 2) landmarks in frame
+pixels, as :meth:`genlmk.inference.landmarker.Landmarker.predict` does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -169,7 +169,8 @@ class RoiTracker:
         appearance: the subject's :class:`Appearance`, or None (old checkpoints).
         min_size: smallest window of the appearance search, share of the frame's short side.
         search_every: while lost, search one frame in this many.
-        lookahead: frames per network run while following.
+        lookahead: frames per network run while following (a few: batches cost less per frame,
+            but a crop extrapolated further ahead frames the subject less well).
         drift: largest difference, share of the side, between a frame's extrapolated crop and the
             filter's prediction once the frames before it are in.
         min_spread: the subject counts as lost when the landmarks' spread falls below this share of
@@ -187,7 +188,7 @@ class RoiTracker:
         appearance: Appearance | None = None,
         min_size: float = 0.15,
         search_every: int = 5,
-        lookahead: int = 16,
+        lookahead: int = 4,
         drift: float = 0.05,
         min_spread: float = 0.3,
         max_residual: float = 0.5,
@@ -282,11 +283,13 @@ class RoiTracker:
         square[2] = min(square[2], float(max(frame_size)))
         return square
 
-    def follow(self, frames: np.ndarray, start: int, landmarks: np.ndarray, boxes: np.ndarray) -> int:
-        """Track from frame ``start`` of (B, H, W, 3) ``frames`` for up to ``lookahead`` frames,
+    def follow(
+        self, frames: Sequence[np.ndarray], start: int, landmarks: np.ndarray, boxes: np.ndarray
+    ) -> int:
+        """Track from frame ``start`` of B (H, W, 3) ``frames`` for up to ``lookahead`` frames,
         writing (N, 2) landmarks and (4,) boxes of the frames kept; returns how many frames are done."""
         count = min(self.lookahead, len(frames) - start)
-        frame_size = (frames.shape[2], frames.shape[1])
+        frame_size = (frames[0].shape[1], frames[0].shape[0])
         planned = [self.crop_square(ahead + 1, frame_size) for ahead in range(count)]
         crops = np.stack([square_to_box(square) for square in planned])
         found = self.locate(frames[start : start + count], crops)
@@ -312,8 +315,9 @@ class RoiTracker:
             self.fresh, self.ever_found = False, True
         return count
 
-    def track(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Track (B, H, W, 3) consecutive frames (state carries over from the previous call).
+    def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Track B consecutive (H, W, 3) uint8 frames, an array or a list (state carries over
+        from the previous call).
 
         Returns:
             (B, N, 2) frame-pixel landmarks (NaN where the subject is lost) and (B, 4) the crop
