@@ -209,3 +209,12 @@ def test_looking_ahead_gives_the_frame_by_frame_landmarks_in_fewer_network_runs(
     assert found.all() and max(runs) == 8 and len(runs) < 25, runs
     # the stand-in's answer does not depend on where the subject sits in its crop: equal landmarks
     np.testing.assert_allclose(batched, single, atol=1e-9)
+
+
+def test_a_margin_grows_the_training_framed_crop() -> None:
+    frames = canvas([(80, 40)] * 3)
+    plain, framed = tracker().track(frames)
+    _, wider = tracker(margin=0.5).track(frames)
+    # the template spans half the model input: its framing is twice the subject's corner spread
+    assert framed[-1, 2] == round(2 * (SIDE - 1)) and wider[-1, 2] == round(4 * (SIDE - 1))
+    np.testing.assert_allclose(plain, np.stack([corners(80, 40)] * 3), atol=1e-9)

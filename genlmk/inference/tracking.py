@@ -244,7 +244,7 @@ class RoiTracker:
         return square if score >= self.appearance.floor else None
 
     def coarse_search(self, frame: np.ndarray) -> np.ndarray | None:
-        """The square around the most template-like landmarks over :func:`search_boxes` windows."""
+        """The square framing the most template-like landmarks over :func:`search_boxes` windows."""
         boxes = search_boxes((frame.shape[1], frame.shape[0]))
         found = self.locate(np.broadcast_to(frame, (len(boxes), *frame.shape)), boxes)
         best, best_score = None, self.max_residual
@@ -252,9 +252,7 @@ class RoiTracker:
             score = shape_residual(points, self.template)
             if score <= best_score and self.plausible(points, box):
                 best, best_score = points, score
-        return (
-            None if best is None else self.with_margin(training_square(best, self.template, self.model_size))
-        )
+        return None if best is None else training_square(best, self.template, self.model_size)
 
     def find(self, frame: np.ndarray) -> bool:
         """Search one (H, W, 3) frame, unless a failed search asks to wait; True when found."""
@@ -266,7 +264,7 @@ class RoiTracker:
             self.wait = self.search_every - 1
             return False
         self.smoother.reset()
-        self.smoother.update(square)
+        self.smoother.update(self.with_margin(square))
         self.fresh = True
         return True
 
