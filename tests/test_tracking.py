@@ -218,3 +218,24 @@ def test_a_margin_grows_the_training_framed_crop() -> None:
     # the template spans half the model input: its framing is twice the subject's corner spread
     assert framed[-1, 2] == round(2 * (SIDE - 1)) and wider[-1, 2] == round(4 * (SIDE - 1))
     np.testing.assert_allclose(plain, np.stack([corners(80, 40)] * 3), atol=1e-9)
+
+
+def test_after_a_loss_a_search_must_find_what_looks_like_the_subject_when_first_found(appearance) -> None:
+    # the subject moves, is gone for frames 8-13 and comes back; a plain white square (the
+    # stand-in finds it, and at 32 px it still matches the references above their floor) waits
+    # elsewhere from frame 8 on
+    frames = []
+    for index in range(20):
+        frame = background(200, 120, seed=index)
+        frame[80:100, 160:180] = 255 if index >= 8 else frame[80:100, 160:180]
+        if index < 8 or index >= 14:
+            x = 20 + 2 * index if index < 8 else 60
+            frame[30 : 30 + SIDE, x : x + SIDE] = subject_image()
+        frames.append(frame)
+    points, found = track_frames(frames, tracker(appearance=appearance, refind=0.9), "decoy.mp4")
+    np.testing.assert_array_equal(found, [True] * 8 + [False] * 6 + [True] * 6)
+    np.testing.assert_allclose(points[14:], np.stack([corners(60, 30)] * 6), atol=1e-9)
+    # with the floor as the only bar the search takes the white square as soon as it looks
+    points, found = track_frames(frames, tracker(appearance=appearance, refind=0.0), "decoy.mp4")
+    assert found[9:].all()
+    np.testing.assert_allclose(points[9:], np.stack([corners(160, 80)] * 11), atol=1e-9)

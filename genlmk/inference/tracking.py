@@ -176,6 +176,8 @@ class RoiTracker:
         min_spread: the subject counts as lost when the landmarks' spread falls below this share of
             what the template's spread would be in the crop.
         max_residual: largest :func:`shape_residual` a coarse-search detection may have.
+        refind: once the subject was followed, a search must reach this share of the score of
+            the search that first found it (see :meth:`appearance_search`).
     """
 
     def __init__(
@@ -192,6 +194,7 @@ class RoiTracker:
         drift: float = 0.05,
         min_spread: float = 0.3,
         max_residual: float = 0.5,
+        refind: float = 0.75,
     ) -> None:
         if search_every < 1 or lookahead < 1 or not 0.0 < min_size <= 1.0:
             raise ValueError(
@@ -210,10 +213,13 @@ class RoiTracker:
         self.drift = drift
         self.min_spread = min_spread
         self.max_residual = max_residual
+        self.refind = refind
         self.smoother = BoxSmoother(smoothing)
         self.wait = 0  # frames to skip before the next search
         self.fresh = False  # the subject was just found, no frame tracked since
         self.ever_found = False
+        self.search_score: float | None = None  # of the last search that found something
+        self.found_score: float | None = None  # of the search that found the subject first
 
     def with_margin(self, square: np.ndarray) -> np.ndarray:
         """A training-framed ``(cx, cy, side)`` square grown by ``margin`` on each side."""
@@ -235,13 +241,25 @@ class RoiTracker:
         return bool(match_scores(small[None], self.appearance)[0] >= self.appearance.floor)
 
     def appearance_search(self, frame: np.ndarray) -> np.ndarray | None:
-        """The square most like the appearance in an (H, W, 3) frame, or None below the floor."""
+        """The square most like the appearance in an (H, W, 3) frame, or None below the bar.
+
+        The bar is the appearance's floor until the subject was found and followed; after that,
+        ``refind`` of the score of the search that first found it. The best of the thousands of
+        windows of a search is far likelier to score above the floor on background than one
+        tracked crop is, and a subject that comes back looks about as it did when first found.
+        """
         assert self.appearance is not None
         height, width = frame.shape[:2]
         short = float(min(width, height))
         sides = search_sides((width, height), self.min_size * short, short)
         square, score = find_square(frame, self.appearance, sides)
-        return square if score >= self.appearance.floor else None
+        bar = self.appearance.floor
+        if self.found_score is not None:
+            bar = max(bar, self.refind * self.found_score)
+        if score < bar:
+            return None
+        self.search_score = score
+        return square
 
     def coarse_search(self, frame: np.ndarray) -> np.ndarray | None:
         """The square framing the most template-like landmarks over :func:`search_boxes` windows."""
@@ -310,6 +328,8 @@ class RoiTracker:
                 return 1
             landmarks[start + ahead], boxes[start + ahead] = points, box
             self.smoother.update(self.with_margin(framed))
+            if self.found_score is None:
+                self.found_score = self.search_score
             self.fresh, self.ever_found = False, True
         return count
 
