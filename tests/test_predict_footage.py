@@ -105,6 +105,7 @@ def test_bad_options_are_one_line_errors(setup, tmp_path, capsys):
             ["--smooth", "one-euro", "--min-cutoff", "0"],
             "--smooth one-euro: one-euro filter needs min_cutoff > 0",
         ),
+        (["--roi", "auto", "--roi-min-size", "0"], "--roi-smoothing must be in [0, 1), --roi-margin"),
     ):
         assert main([*args, *extra]) == 1
         assert capsys.readouterr().err.startswith(f"genlmk: error: {message}")

@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--roi-min-size",
         type=float,
         default=0.15,
-        help="auto: smallest subject to look for, share of the frame's short side, (0, 1] (0.15)",
+        help="auto: smallest subject to look for, share of the frame's short side, in (0, 1] (0.15)",
     )
     parser.add_argument(
         "--roi-smoothing",
