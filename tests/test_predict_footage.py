@@ -201,12 +201,14 @@ def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path, c
     state["state_dict"][last.replace("weight", "bias")].zero_()
     still = tmp_path / "still.ckpt"
     torch.save(state, still)
+    threads = torch.get_num_threads()
     _predict(
         still, root / "clip.mp4", tmp_path / "out", "--roi", "auto", "--formats", "csv,npz", "--no-overlay"
     )
     with np.load(tmp_path / "out" / "landmarks.npz") as archive:
         assert archive["found"].tolist() == [True] * 6
         assert np.isfinite(archive["landmarks"]).all()
+    assert torch.get_num_threads() == threads  # one thread while tracking, then as before
     # the tiny checkpoint has no appearance, as those written before genlmk kept one
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "predates subject search by appearance" in warnings[0], warnings

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from genlmk.data.boxes import BoxTrack
@@ -49,7 +50,7 @@ class PredictOptions:
         progress: show a progress bar; None: only on a terminal (tqdm's rule).
         roi: ``none`` (``crop`` or whole frames) or ``auto``: find the subject, then follow it
             with a :class:`genlmk.inference.tracking.RoiTracker` (frames where it is lost are
-            written as missing).
+            written as missing; torch runs on one thread meanwhile, as set again after).
         roi_margin: share of the training framing's side added on each side of the tracked crop.
         roi_smoothing: weight of the past in the tracked crop's filter, in [0, 1).
         roi_min_size: smallest subject the find step looks for, share of the frame's short side.
@@ -119,7 +120,12 @@ def predict_frames(
     tracker = roi_tracker(landmarker, options) if options.roi == "auto" else None
     count = 0
     overlay_size: tuple[int, int] | None = None
+    threads = torch.get_num_threads()
     try:
+        if tracker is not None:
+            # the network sees a few crops at a time: its threads gain nothing there and
+            # busy-wait for the cores the decoder needs
+            torch.set_num_threads(1)
         disable = None if options.progress is None else not options.progress
         stream = tqdm(frames, total=total, desc=f"predict {name}", unit="frame", disable=disable)
         for batch in batched_frames(stream, options.batch_size):
@@ -152,6 +158,8 @@ def predict_frames(
         if video is not None:
             video.abort()
         raise
+    finally:
+        torch.set_num_threads(threads)
     for writer in outputs:
         writer.close()
     if video is not None:
