@@ -155,9 +155,10 @@ class RoiTracker:
     checks, the rest is run again.
 
     **Lose.** A frame whose landmarks leave the crop or collapse, or where the square they frame
-    does not look like the subject (match score below the appearance's floor), is lost. The next frame is
-    searched; while searches fail, only every ``search_every``-th frame is (a search of a 1080p
-    frame costs as much as tracking tens of frames).
+    does not look like the subject (match score below the appearance's floor), is lost. The next
+    frame is searched, and a search must now reach ``refind`` of the score that first found the
+    subject; while searches fail, only every ``search_every``-th frame is searched (a search of a
+    1080p frame costs as much as tracking tens of frames).
 
     Args:
         locate: the landmarker on crops (see the module docstring).
