@@ -85,22 +85,28 @@ def test_tracked_landmarks_match_the_ground_truth_crop_path() -> None:
     np.testing.assert_allclose(points, locate(np.stack(frames), gt_boxes), atol=1e-12)
 
 
+def step(smoother: BoxSmoother, square: np.ndarray) -> np.ndarray:
+    """Take a measurement, give the square for the next frame."""
+    smoother.update(square)
+    return smoother.predict()
+
+
 def test_box_smoother_is_steady_on_a_still_subject() -> None:
     rng = np.random.default_rng(0)
     measured = np.array([50.0, 40.0, 30.0]) + rng.normal(0.0, 1.0, (200, 3))
     smoother = BoxSmoother(smoothing=0.8)
-    smoothed = np.stack([smoother.step(m) for m in measured])
+    smoothed = np.stack([step(smoother, m) for m in measured])
     assert smoothed[20:].std(axis=0).max() < 0.5 * measured[20:].std(axis=0).min()
     still = BoxSmoother()
-    assert all(np.array_equal(still.step(np.array([5.0, 6.0, 7.0])), [5.0, 6.0, 7.0]) for _ in range(5))
+    assert all(np.array_equal(step(still, np.array([5.0, 6.0, 7.0])), [5.0, 6.0, 7.0]) for _ in range(5))
 
 
 def test_box_smoother_follows_a_jump_and_forgets_on_reset() -> None:
     smoother = BoxSmoother(smoothing=0.9)
-    smoother.step(np.array([0.0, 0.0, 10.0]))
-    np.testing.assert_array_equal(smoother.step(np.array([50.0, 0.0, 10.0])), [50.0, 0.0, 10.0])
+    step(smoother, np.array([0.0, 0.0, 10.0]))
+    np.testing.assert_array_equal(step(smoother, np.array([50.0, 0.0, 10.0])), [50.0, 0.0, 10.0])
     smoother.reset()
-    np.testing.assert_array_equal(smoother.step(np.array([1.0, 2.0, 3.0])), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(step(smoother, np.array([1.0, 2.0, 3.0])), [1.0, 2.0, 3.0])
 
 
 def test_a_gap_gives_missing_rows_and_a_refind() -> None:
@@ -239,3 +245,11 @@ def test_after_a_loss_a_search_must_find_what_looks_like_the_subject_when_first_
     points, found = track_frames(frames, tracker(appearance=appearance, refind=0.0), "decoy.mp4")
     assert found[9:].all()
     np.testing.assert_allclose(points[9:], np.stack([corners(160, 80)] * 11), atol=1e-9)
+
+
+def test_box_smoother_extrapolates_a_steady_move_frames_ahead() -> None:
+    smoother = BoxSmoother(smoothing=0.6)
+    for t in range(200):
+        smoother.update(np.array([10.0 + 2.0 * t, 50.0 - t, 30.0]))
+    # after the transient the filter has the velocity: k frames on is k steps of it
+    np.testing.assert_allclose(smoother.predict(5), [10.0 + 2.0 * 204, 50.0 - 204, 30.0], atol=1e-6)

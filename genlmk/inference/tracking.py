@@ -69,11 +69,6 @@ class BoxSmoother:
         centre = self.state[:2] + ahead * self.velocity
         return np.array([centre[0], centre[1], self.state[2]])
 
-    def step(self, square: np.ndarray) -> np.ndarray:
-        """The square for the next frame, given this frame's (3,) ``(cx, cy, side)`` measurement."""
-        self.update(square)
-        return self.predict()
-
 
 def shape_residual(points: np.ndarray, template: np.ndarray) -> float:
     """How unlike the template (N, 2) points are: similarity-aligned RMS residual over unit spread.
