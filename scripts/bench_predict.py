@@ -17,9 +17,11 @@ Prints medians over several runs of:
 - with ``--roi-ckpt CKPT`` (a trained landmarker), ``genlmk predict --roi auto`` on a
   --roi-width x --roi-height video (--frames frames) where the subject (--video-size px) moves
   across a noisy canvas: frames/s including decoding, tracking and writing landmarks.npz (no
-  overlay), lost frames, and the NME (mean point error over the square root of the ground truth's
-  bounding-box area) of the tracked landmarks against that of the same checkpoint on
-  ground-truth crops of the same frames;
+  overlay) next to decoding alone (the bound on that figure), lost frames, and the NME (mean
+  point error over the square root of the ground truth's bounding-box area) of the tracked
+  landmarks against that of the same checkpoint on ground-truth crops of the same frames; with
+  ``--roi-leave`` also on that video with the subject covered for a stretch (lost frames while it
+  is away and while it is there, NME while it is there);
 - with ``--compile``, the network and ``predict`` again, compiled by ``Landmarker.compile`` for
   each batch size (inductor; needs a C++ compiler), and the compile times.
 The network comes from the ``landmarker`` block and ``image_size`` of the config (several
@@ -46,7 +48,7 @@ from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
 from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
-from genlmk.data.video import VideoWriter, read_video
+from genlmk.data.video import VideoWriter, iter_video_frames, read_video
 from genlmk.errors import GenlmkError
 from genlmk.inference.landmarker import Landmarker
 from genlmk.networks.deformation import build_landmarker
@@ -196,15 +198,10 @@ def bench_tracking(
     canvas = (args.roi_width, args.roi_height)
     video = tmp / "moving.mp4"
     truth, squares = write_moving_canvas_video(video, template_name, args.video_size, canvas, args.frames)
-    out = tmp / "tracked"
-    command = ["predict", "--ckpt", str(checkpoint), "--input", str(video), "--out", str(out)]
-    command += ["--roi", "auto", "--no-overlay", "--formats", "npz"]
     start = time.perf_counter()
-    if genlmk_main(command) != 0:
-        raise SystemExit("genlmk predict --roi auto failed")
-    seconds = time.perf_counter() - start
-    with np.load(out / "landmarks.npz") as archive:
-        tracked, found = archive["landmarks"], archive["found"]
+    decoded = sum(1 for _ in iter_video_frames(video))
+    decode_seconds = time.perf_counter() - start
+    tracked, found, seconds = track_video(checkpoint, video, tmp / "tracked")
     landmarker = Landmarker.from_checkpoint(checkpoint)
     frames = read_video(video)
     on_truth = np.concatenate(
@@ -212,11 +209,50 @@ def bench_tracking(
     )
     tracked_nme, truth_nme = normalized_error(tracked, truth), normalized_error(on_truth, truth)
     return [
+        (f"decoding alone (RGB frames), {canvas[0]}x{canvas[1]}", f"{decoded / decode_seconds:.0f} frames/s"),
         (f"--roi auto {canvas[0]}x{canvas[1]}, decode+track+write", f"{args.frames / seconds:.0f} frames/s"),
         ("--roi auto lost frames", f"{int((~found).sum())} of {len(found)}"),
         ("NME tracked", f"{tracked_nme:.4f}"),
         ("NME on ground-truth crops", f"{truth_nme:.4f}"),
         ("NME tracked / ground-truth crops", f"{tracked_nme / truth_nme:.3f}"),
+    ] + (bench_leaving(checkpoint, video, tmp, truth, squares) if args.roi_leave else [])
+
+
+def track_video(checkpoint: Path, video: Path, out: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """``genlmk predict --roi auto`` (npz, no overlay): (F, N, 2) landmarks, (F,) found, seconds."""
+    command = ["predict", "--ckpt", str(checkpoint), "--input", str(video), "--out", str(out)]
+    command += ["--roi", "auto", "--no-overlay", "--formats", "npz"]
+    start = time.perf_counter()
+    if genlmk_main(command) != 0:
+        raise SystemExit(f"genlmk predict --roi auto {video.name} failed")
+    seconds = time.perf_counter() - start
+    with np.load(out / "landmarks.npz") as archive:
+        return archive["landmarks"], archive["found"], seconds
+
+
+def bench_leaving(
+    checkpoint: Path, video: Path, tmp: Path, truth: np.ndarray, squares: np.ndarray
+) -> list[tuple[str, str]]:
+    """The moving-canvas video with the subject gone for a stretch: covered, in frames 10-16 % of
+    the way through, by the same square of the frame turned half a turn (background there, as the
+    subject is far from the centre then). Lost frames in and out of that stretch, and the NME of
+    the rest."""
+    gap = range(len(truth) // 10, len(truth) * 16 // 100)
+    covered = tmp / "leaving.mp4"
+    with VideoWriter(covered, fps=25.0) as writer:
+        for index, frame in enumerate(iter_video_frames(video)):
+            if index in gap:
+                x, y, w, h = squares[index]
+                frame = frame.copy()
+                frame[y : y + h, x : x + w] = frame[::-1, ::-1][y : y + h, x : x + w]
+            writer.write(frame)
+    tracked, found, _ = track_video(checkpoint, covered, tmp / "leaving")
+    away = np.zeros(len(found), dtype=bool)
+    away[gap.start : gap.stop] = True
+    return [
+        ("subject away: lost frames while away", f"{int((~found[away]).sum())} of {len(gap)}"),
+        ("subject away: lost frames while there", f"{int((~found[~away]).sum())} of {int((~away).sum())}"),
+        ("subject away: NME tracked while there", f"{normalized_error(tracked[~away], truth[~away]):.4f}"),
     ]
 
 
@@ -238,6 +274,11 @@ def main() -> None:
     )
     parser.add_argument("--roi-width", type=int, default=1920, help="moving-canvas video width (1920)")
     parser.add_argument("--roi-height", type=int, default=1080, help="moving-canvas video height (1080)")
+    parser.add_argument(
+        "--roi-leave",
+        action="store_true",
+        help="with --roi-ckpt: also the video with the subject gone for a stretch (lost and re-found)",
+    )
     parser.add_argument(
         "--compile", action="store_true", help="also the network and predict compiled with torch.compile"
     )

@@ -106,6 +106,7 @@ def test_bad_options_are_one_line_errors(setup, tmp_path, capsys):
             ["--smooth", "one-euro", "--min-cutoff", "0"],
             "--smooth one-euro: one-euro filter needs min_cutoff > 0",
         ),
+        (["--roi", "auto", "--roi-min-size", "0"], "--roi-smoothing must be in [0, 1), --roi-margin"),
     ):
         assert main([*args, *extra]) == 1
         assert capsys.readouterr().err.startswith(f"genlmk: error: {message}")
@@ -190,7 +191,7 @@ def test_memory_does_not_grow_with_the_length_of_the_footage(setup, tmp_path):
     assert len(read_landmarks(tmp_path / "long" / "landmarks.npz")[2]) == 400
 
 
-def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path):
+def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path, capsys):
     import torch
 
     root, checkpoint = setup
@@ -201,12 +202,17 @@ def test_roi_auto_follows_the_subject_and_writes_found_frames(setup, tmp_path):
     state["state_dict"][last.replace("weight", "bias")].zero_()
     still = tmp_path / "still.ckpt"
     torch.save(state, still)
+    threads = torch.get_num_threads()
     _predict(
         still, root / "clip.mp4", tmp_path / "out", "--roi", "auto", "--formats", "csv,npz", "--no-overlay"
     )
     with np.load(tmp_path / "out" / "landmarks.npz") as archive:
         assert archive["found"].tolist() == [True] * 6
         assert np.isfinite(archive["landmarks"]).all()
+    assert torch.get_num_threads() == threads  # one thread while tracking, then as before
+    # the tiny checkpoint has no appearance, as those written before genlmk kept one
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "predates subject search by appearance" in warnings[0], warnings
 
 
 def test_missing_frames_are_nan_with_found_false_and_reset_the_filter(setup, tmp_path):
@@ -233,3 +239,16 @@ def test_the_overlay_video_keeps_the_sound_of_the_input(setup, tmp_path):
     _predict(checkpoint, tmp_path / "talk.mp4", tmp_path / "out")
     assert len(read_video(tmp_path / "out" / "overlay.mp4")) == 20
     assert abs(sound_seconds(tmp_path / "out" / "overlay.mp4") - sound_seconds(tmp_path / "talk.mp4")) < 0.05
+
+
+def test_predict_takes_a_list_of_frames_as_it_takes_their_stack(setup):
+    from genlmk.errors import InputDataError
+
+    _, checkpoint = setup
+    landmarker = Landmarker.from_checkpoint(checkpoint)
+    frames = random_frames(3, height=64, width=80)
+    boxes = np.array([[0, 0, 40, 40], [10, 5, 50, 50], [-5, -5, 30, 30]])
+    np.testing.assert_array_equal(landmarker.predict(list(frames), boxes), landmarker.predict(frames, boxes))
+    np.testing.assert_array_equal(landmarker.predict(list(frames)), landmarker.predict(frames))
+    with pytest.raises(InputDataError, match="of one size"):
+        landmarker.predict([frames[0], frames[1, :32]])

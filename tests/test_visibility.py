@@ -19,6 +19,7 @@ from training_helpers import landmark_data, landmark_fit_args
 
 from genlmk.cli.main import main
 from genlmk.data.coco_keypoints import read_coco_keypoints
+from genlmk.data.images import read_image
 from genlmk.data.landmark_csv import COLUMNS, read_landmark_csv, write_landmark_csv
 from genlmk.data.landmark_files import read_landmarks, read_visibility
 from genlmk.data.realistic_face import write_visibility_csv
@@ -27,6 +28,7 @@ from genlmk.evaluation.landmarks import evaluate_landmark_files, visibility_flag
 from genlmk.geometry.boxes import crop_to_frame, whole_frame_boxes
 from genlmk.inference.landmarker import Landmarker
 from genlmk.inference.outputs import LandmarkOutputs
+from genlmk.inference.predict import tracked_visibility
 from genlmk.losses import chamfer_to_paint, visibility_prior
 from genlmk.networks.deformation import VISIBLE_START, LandmarkDeformationNet, build_landmarker
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples
@@ -230,6 +232,15 @@ def test_a_tiny_fit_with_visibility_predicts_flags_into_every_format(tmp_path):
     assert np.load(out / "landmarks.npz")["visible"].shape == (6, 4)
     coco = json.loads((out / "landmarks.json").read_text())
     assert {v for a in coco["annotations"] for v in a["keypoints"][2::3]} <= {1, 2}
+    # several batches with the overlay drawing the flags, then the tracker's crops
+    assert main(["predict", "--ckpt", str(checkpoint), "--input", str(data / "unmarked"), "--out",
+                 str(tmp_path / "drawn"), "--batch-size", "2"]) == 0  # fmt: skip
+    np.testing.assert_allclose(read_visibility(tmp_path / "drawn" / "landmarks.csv"), flags, atol=1e-3)
+    frames = [read_image(path) for path in sorted((data / "unmarked").glob("*.png"))[:3]]
+    boxes = np.array([[0, 0, 32, 32], [0, 0, 0, 0], [4, 4, 24, 24]])
+    tracked = tracked_visibility(model, frames, boxes)
+    assert np.isnan(tracked[1]).all() and np.isfinite(tracked[[0, 2]]).all()
+    np.testing.assert_allclose(tracked[0], model.predict_with_visibility(frames[:1])[1][0])
 
 
 def test_visibility_oracle_bench_scores_each_prior_and_mix(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--roi-margin",
         type=float,
-        default=0.25,
-        help="auto: crop margin per side, share of the landmarks' extent (0.25)",
+        default=0.0,
+        help="auto: extra context per side of the crop, share of the side the landmarker was trained "
+        "on (0: framed like the training inputs)",
+    )
+    parser.add_argument(
+        "--roi-min-size",
+        type=float,
+        default=0.15,
+        help="auto: smallest subject to look for, share of the frame's short side, in (0, 1] (0.15)",
     )
     parser.add_argument(
         "--roi-smoothing",
@@ -109,10 +117,14 @@ def options_from_args(args: argparse.Namespace):
             raise ConfigError(f"--smooth one-euro: {exc}") from None
     if args.roi != "none" and (args.crop or args.boxes):
         raise ConfigError(f"--roi {args.roi}: give either --roi or --crop/--boxes, not both")
-    if not 0.0 <= args.roi_smoothing < 1.0 or not args.roi_margin >= 0.0:
+    if (
+        not 0.0 <= args.roi_smoothing < 1.0
+        or not args.roi_margin >= 0.0
+        or not 0.0 < args.roi_min_size <= 1.0
+    ):
         raise ConfigError(
-            f"--roi-smoothing must be in [0, 1) and --roi-margin at least 0, "
-            f"got {args.roi_smoothing}, {args.roi_margin}"
+            f"--roi-smoothing must be in [0, 1), --roi-margin at least 0 and --roi-min-size in (0, 1], "
+            f"got {args.roi_smoothing}, {args.roi_margin}, {args.roi_min_size}"
         )
     crop = parse_box(args.crop) if args.crop else read_box_csv(args.boxes) if args.boxes else None
     return PredictOptions(
@@ -124,6 +136,7 @@ def options_from_args(args: argparse.Namespace):
         roi=args.roi,
         roi_margin=args.roi_margin,
         roi_smoothing=args.roi_smoothing,
+        roi_min_size=args.roi_min_size,
     )
 
 
@@ -134,6 +147,13 @@ def run(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     landmarker = Landmarker.from_checkpoint(args.ckpt, device=args.device)
+    if options.roi == "auto" and landmarker.appearance is None:
+        print(
+            f"genlmk: warning: {args.ckpt} predates subject search by appearance; --roi auto falls back "
+            "to ranking the landmarker's answers, which can lock onto background (retrain to find "
+            "subjects reliably)",
+            file=sys.stderr,
+        )
     if args.compile:
         seconds = landmarker.compile(options.batch_size)
         print(f"compiled the landmark network for batches of {options.batch_size} in {seconds:.1f} s")

@@ -7,7 +7,7 @@ Lightning, no generator or discriminators), so prediction is light and exportabl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,27 @@ from genlmk.networks.deformation import LandmarkDeformationNet, build_landmarker
 from genlmk.template import Template
 
 _PREFIX = "landmarker."
+
+Frames = np.ndarray | Sequence[np.ndarray]
+
+
+def frame_size(frames: Frames) -> tuple[int, int]:
+    """``(width, height)`` of (B, H, W, 3) uint8 frames, or of a sequence of (H, W, 3) uint8 frames.
+
+    Raises:
+        InputDataError: not uint8 RGB, or frames of different sizes in one sequence.
+    """
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise InputDataError(f"frames must be (B, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+        return int(frames.shape[2]), int(frames.shape[1])
+    kinds = {(frame.shape, str(frame.dtype)) for frame in frames}
+    if not kinds:
+        return 0, 0
+    shape, dtype = next(iter(kinds))
+    if len(kinds) > 1 or len(shape) != 3 or shape[-1] != 3 or dtype != "uint8":
+        raise InputDataError(f"frames must be (H, W, 3) uint8 of one size, got {sorted(kinds)}")
+    return int(shape[1]), int(shape[0])
 
 
 class Landmarker:
@@ -150,11 +171,13 @@ class Landmarker:
             ) from None
         return cls(network, template, device, appearance)
 
-    def prepare(self, frames: np.ndarray, boxes: np.ndarray | None = None) -> Tensor:
+    def prepare(self, frames: Frames, boxes: np.ndarray | None = None) -> Tensor:
         """The model input for frames, or for crops of them.
 
         Args:
-            frames: (B, H, W, 3) uint8 RGB.
+            frames: (B, H, W, 3) uint8 RGB, or a sequence of B (H, W, 3) uint8 RGB frames of one
+                size (no stacked copy needed: for large frames that copy costs more than the
+                network).
             boxes: optional (B, 4) whole-pixel crop boxes ``x, y, w, h`` in frame pixels
                 (:mod:`genlmk.geometry.boxes`); default: whole frames.
 
@@ -162,8 +185,7 @@ class Landmarker:
             (B, 3, h, w) float32 RGB in [0, 1] at the model input size (each frame or crop
             resized with :func:`genlmk.data.images.resize_rgb`, as in training).
         """
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise InputDataError(f"frames must be (B, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+        frame_size(frames)
         if boxes is not None and np.shape(boxes) != (len(frames), 4):
             raise InputDataError(f"boxes must be ({len(frames)}, 4), got {np.shape(boxes)}")
         width, height = self.image_size
@@ -171,14 +193,15 @@ class Landmarker:
         for index, frame in enumerate(frames):
             region = frame if boxes is None else crop_image(frame, boxes[index])
             resized[index] = resize_rgb(region, (width, height))
-        batch = torch.from_numpy(resized).to(self.device).permute(0, 3, 1, 2)
-        return batch.float().div_(255.0).contiguous()
+        # channels first while still uint8: the one copy is a quarter of a float one
+        batch = torch.from_numpy(resized).to(self.device).permute(0, 3, 1, 2).contiguous()
+        return batch.float().div_(255.0)
 
-    def predict(self, frames: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, frames: Frames, boxes: np.ndarray | None = None) -> np.ndarray:
         """Landmarks of frames (B, H, W, 3) uint8 RGB, optionally found in crops of them.
 
         Args:
-            frames: (B, H, W, 3) uint8 RGB.
+            frames: (B, H, W, 3) uint8 RGB, or a sequence of B such frames of one size.
             boxes: optional (B, 4) crop boxes ``x, y, w, h`` in frame pixels; each crop is
                 resized to the model input, and the landmarks are mapped back.
 
@@ -189,13 +212,13 @@ class Landmarker:
 
     @torch.inference_mode()
     def predict_with_visibility(
-        self, frames: np.ndarray, boxes: np.ndarray | None = None
+        self, frames: Frames, boxes: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """:meth:`predict`'s landmarks and their visibility: (B, N) float64 in [0, 1], the
         probability that each landmark's paint shows (hidden landmarks are still placed, where
         they lie under the surface), or None for a landmarker without visibility."""
         if boxes is None:
-            boxes = whole_frame_boxes(len(frames), (frames.shape[2], frames.shape[1]))
+            boxes = whole_frame_boxes(len(frames), frame_size(frames))
         landmarks, visible = self.run_network_with_visibility(self.prepare(frames, boxes))
         points = crop_to_frame(landmarks.cpu().numpy(), boxes, self.image_size)
         return points, None if visible is None else visible.cpu().numpy().astype(np.float64)

@@ -6,12 +6,13 @@ stays constant whatever the length of the footage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from genlmk.data.boxes import BoxTrack
@@ -49,9 +50,10 @@ class PredictOptions:
         progress: show a progress bar; None: only on a terminal (tqdm's rule).
         roi: ``none`` (``crop`` or whole frames) or ``auto``: find the subject, then follow it
             with a :class:`genlmk.inference.tracking.RoiTracker` (frames where it is lost are
-            written as missing).
-        roi_margin: share of the landmarks' extent added on each side of the tracked crop.
+            written as missing; torch runs on one thread meanwhile, as set again after).
+        roi_margin: share of the training framing's side added on each side of the tracked crop.
         roi_smoothing: weight of the past in the tracked crop's filter, in [0, 1).
+        roi_min_size: smallest subject the find step looks for, share of the frame's short side.
     """
 
     batch_size: int = 64
@@ -61,8 +63,9 @@ class PredictOptions:
     smoothing: OneEuroSettings | None = None
     progress: bool | None = None
     roi: str = "none"
-    roi_margin: float = 0.25
+    roi_margin: float = 0.0
     roi_smoothing: float = 0.6
+    roi_min_size: float = 0.15
 
     def boxes(self, frames: np.ndarray) -> np.ndarray | None:
         """Crop boxes (B, 4) for frame numbers (B,), or None for whole frames."""
@@ -123,7 +126,12 @@ def predict_frames(
     tracker = roi_tracker(landmarker, options) if options.roi == "auto" else None
     count = 0
     overlay_size: tuple[int, int] | None = None
+    threads = torch.get_num_threads()
     try:
+        if tracker is not None:
+            # the network sees a few crops at a time: its threads gain nothing there and
+            # busy-wait for the cores the decoder needs
+            torch.set_num_threads(1)
         disable = None if options.progress is None else not options.progress
         stream = tqdm(frames, total=total, desc=f"predict {name}", unit="frame", disable=disable)
         for batch in batched_frames(stream, options.batch_size):
@@ -135,15 +143,16 @@ def predict_frames(
                 landmarks, boxes = tracker.track(batch)
                 visibility = tracked_visibility(landmarker, batch, boxes) if flags else None
             results = [landmarks] if smoother is None else [landmarks, smoother(landmarks, numbers)]
-            sizes = np.broadcast_to([batch.shape[2], batch.shape[1]], (len(batch), 2))
+            height, width = batch[0].shape[:2]
+            sizes = np.broadcast_to([width, height], (len(batch), 2))
             files = [file_name(int(f)) for f in numbers]
             for writer, points in zip(outputs, results):
                 writer.write(points, numbers, sizes, files, visibility)
             if video is not None:
-                overlay_size = overlay_size or (batch.shape[2], batch.shape[1])
+                overlay_size = overlay_size or (width, height)
                 for index, frame in enumerate(batch):
-                    flags = None if visibility is None else visibility[index]
-                    canvas = draw_landmarks(frame, results[-1][index], template, visibility=flags)
+                    shown = None if visibility is None else visibility[index]
+                    canvas = draw_landmarks(frame, results[-1][index], template, visibility=shown)
                     if boxes is not None and boxes[index][2] > 0:
                         draw_box(canvas, boxes[index])
                     # a folder of stills may mix sizes: the video takes the first frame's
@@ -157,6 +166,8 @@ def predict_frames(
         if video is not None:
             video.abort()
         raise
+    finally:
+        torch.set_num_threads(threads)
     for writer in outputs:
         writer.close()
     if video is not None:
@@ -164,18 +175,19 @@ def predict_frames(
     return count
 
 
-def tracked_visibility(landmarker: Landmarker, frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def tracked_visibility(landmarker: Landmarker, frames: Sequence[np.ndarray], boxes: np.ndarray) -> np.ndarray:
     """The visibility (B, N) of the landmarks found in the tracker's crops ``boxes`` (B, 4) of
-    frames (B, H, W, 3); NaN where the subject was lost (an all-zero box)."""
+    B (H, W, 3) frames; NaN where the subject was lost (an all-zero box)."""
     visibility = np.full((len(frames), landmarker.template.num_landmarks), np.nan)
-    found = boxes[:, 2] > 0
-    if found.any():
-        visibility[found] = landmarker.predict_with_visibility(frames[found], boxes[found])[1]
+    found = np.flatnonzero(boxes[:, 2] > 0)
+    if len(found):
+        visibility[found] = landmarker.predict_with_visibility([frames[i] for i in found], boxes[found])[1]
     return visibility
 
 
 def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:
-    """The tracker ``--roi auto`` runs: the landmarker on crops, judged against its template."""
+    """The tracker ``--roi auto`` runs: the landmarker on crops, judged against its template, the
+    subject found by the landmarker's appearance (when its checkpoint has one)."""
     template = landmarker.template.rescaled(landmarker.image_size).points
     return RoiTracker(
         landmarker.predict,
@@ -183,6 +195,8 @@ def roi_tracker(landmarker: Landmarker, options: PredictOptions) -> RoiTracker:
         landmarker.image_size,
         margin=options.roi_margin,
         smoothing=options.roi_smoothing,
+        appearance=landmarker.appearance,
+        min_size=options.roi_min_size,
     )
 
 

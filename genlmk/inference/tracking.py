@@ -1,19 +1,21 @@
-"""Tracked region of interest: find the subject once, then crop each frame around it.
+"""Tracked region of interest: find the subject, then crop each frame around it.
 
 All coordinates are frame pixels (x right, y down, corner origin, pixel centres at +0.5). A
-``locate`` function runs the landmarker on crops: it takes (B, H, W, 3) uint8 frames and (B, 4)
-whole-pixel ``x, y, w, h`` boxes and returns (B, N, 2) landmarks in frame pixels, as
-:meth:`genlmk.inference.landmarker.Landmarker.predict` does.
+``locate`` function runs the landmarker on crops: it takes B (H, W, 3) uint8 frames (an array or
+a list) and (B, 4) whole-pixel ``x, y, w, h`` boxes and returns (B, N, 2) landmarks in frame
+pixels, as :meth:`genlmk.inference.landmarker.Landmarker.predict` does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from genlmk.errors import SubjectNotFoundError
-from genlmk.geometry.boxes import landmark_spread, points_inside, square_box_around, square_to_box
+from genlmk.geometry.boxes import crop_image, landmark_spread, points_inside, square_to_box
+from genlmk.geometry.subject_search import Appearance, find_square, match_scores, search_sides, shrink
+from genlmk.inference.streaming import batched_frames
 
 Locate = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -21,11 +23,11 @@ Locate = Callable[[np.ndarray, np.ndarray], np.ndarray]
 class BoxSmoother:
     """Filter on a square ``(cx, cy, side)`` so the crop adds no jitter of its own.
 
-    The centre runs an alpha-beta (constant-velocity) filter and :meth:`step` returns its
-    prediction for the next frame, so the crop for a subject moving steadily is placed where the
-    subject will be rather than where it was; the side is smoothed exponentially.
-    ``smoothing`` is the weight of the prediction against each new measurement. A move larger
-    than ``snap`` times the side is followed at once rather than filtered.
+    The centre runs an alpha-beta (constant-velocity) filter: :meth:`update` takes each frame's
+    measurement and :meth:`predict` says where the square will be some frames on, so the crop for
+    a subject moving steadily is placed where the subject will be rather than where it was; the
+    side is smoothed exponentially. ``smoothing`` is the weight of the prediction against each new
+    measurement. A move larger than ``snap`` times the side is followed at once rather than filtered.
     """
 
     def __init__(self, smoothing: float = 0.6, snap: float = 0.5) -> None:
@@ -43,23 +45,29 @@ class BoxSmoother:
         self.state = None
         self.velocity = np.zeros(2)
 
-    def step(self, square: np.ndarray) -> np.ndarray:
-        """The square for the next frame, given this frame's (3,) ``(cx, cy, side)`` measurement."""
+    def update(self, square: np.ndarray) -> None:
+        """Take this frame's (3,) ``(cx, cy, side)`` measurement."""
         square = np.asarray(square, dtype=np.float64)
         if self.state is None:
             self.state = square.copy()
-            return self.state.copy()
+            return
         predicted = self.state[:2] + self.velocity
         residual = square[:2] - predicted
         if np.abs(residual).max() > self.snap * self.state[2]:
             self.reset()
             self.state = square.copy()
-            return self.state.copy()
+            return
         centre = predicted + self.gain * residual
         self.velocity = self.velocity + self.velocity_gain * residual
         side = self.state[2] + self.gain * (square[2] - self.state[2])
         self.state = np.array([centre[0], centre[1], side])
-        return np.array([centre[0] + self.velocity[0], centre[1] + self.velocity[1], side])
+
+    def predict(self, ahead: int = 1) -> np.ndarray:
+        """The (3,) square ``ahead`` frames after the last measurement (constant velocity)."""
+        if self.state is None:
+            raise ValueError("BoxSmoother.predict before any measurement")
+        centre = self.state[:2] + ahead * self.velocity
+        return np.array([centre[0], centre[1], self.state[2]])
 
 
 def shape_residual(points: np.ndarray, template: np.ndarray) -> float:
@@ -96,20 +104,76 @@ def search_boxes(frame_size: tuple[int, int], levels: int = 3) -> np.ndarray:
     return np.array(boxes, dtype=np.int64)
 
 
+def similarity_fit(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The similarity (scale, rotation, translation) that best maps (N, 2) ``source`` onto
+    (N, 2) ``target`` points in the least-squares sense (no reflection).
+
+    Returns:
+        ``scale``, a (2, 2) rotation ``R`` and a (2,) ``t`` such that ``target ~ scale * source @ R + t``
+        (row vectors).
+    """
+    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+    a, b = source - source_mean, target - target_mean
+    u, singular, vt = np.linalg.svd(a.T @ b)
+    flip = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rotation = u @ flip @ vt
+    scale = float((singular * np.diag(flip)).sum() / max((a**2).sum(), 1e-12))
+    return scale, rotation, target_mean - scale * source_mean @ rotation
+
+
+def training_square(points: np.ndarray, template: np.ndarray, model_size: tuple[int, int]) -> np.ndarray:
+    """The square ``(cx, cy, side)`` in which (N, 2) frame-pixel landmarks sit as the (N, 2)
+    model-pixel template sits in the ``(width, height)`` model input: the crop framed like training.
+
+    The model input's centre is mapped through the template-to-landmarks similarity and its width
+    scaled by it; the rotation turns the centre's offset but not the square (crops are axis-aligned).
+    """
+    scale, rotation, translation = similarity_fit(template, points)
+    centre = scale * np.array([model_size[0] / 2.0, model_size[1] / 2.0]) @ rotation + translation
+    return np.array([centre[0], centre[1], scale * float(model_size[0])])
+
+
 class RoiTracker:
-    """Follows one subject: landmarks in a square crop around the previous frame's landmarks.
+    """Follows one subject: finds it, then crops each frame around where the crop filter puts it.
+
+    **Find.** With an ``appearance`` (what the landmarker's training inputs look like) the subject
+    is the square of the frame most like it (:func:`find_square`, windows from ``min_size`` of the
+    frame's short side up to the short side); the square is framed like the training inputs, so it
+    is the first crop. Without one, :meth:`coarse_search` ranks the landmarker's answers on coarse
+    windows by how template-like they are (which a regressor answers on any window).
+
+    **Follow.** Each frame's crop is the :class:`BoxSmoother`'s prediction, fed with the square the
+    landmarks found so far are framed in (:func:`training_square`, grown by ``margin``).
+    ``lookahead`` frames run through the network at once on crops extrapolated from the filter;
+    frame by frame the filter takes each answer, and from the first frame whose crop has drifted
+    more than ``drift`` of its side from what the filter now predicts, or whose answer fails the
+    checks, the rest is run again.
+
+    **Lose.** A frame whose landmarks leave the crop or collapse, or where the square they frame
+    does not look like the subject (match score below the appearance's floor), is lost. The next
+    frame is searched, and a search must now reach ``refind`` of the score that first found the
+    subject; while searches fail, only every ``search_every``-th frame is searched (a search of a
+    1080p frame costs as much as tracking tens of frames).
 
     Args:
         locate: the landmarker on crops (see the module docstring).
         template: (N, 2) template landmarks in model-input pixels.
         model_size: ``(width, height)`` of the model input.
-        margin: share of the landmarks' extent added on each side of the crop.
+        margin: share of the training framing's side added on each side of the crop (more context,
+            e.g. for a subject that moves fast).
         smoothing: weight of the past in :class:`BoxSmoother`.
+        appearance: the subject's :class:`Appearance`, or None (old checkpoints).
+        min_size: smallest window of the appearance search, share of the frame's short side.
+        search_every: while lost, search one frame in this many.
+        lookahead: frames per network run while following (a few: batches cost less per frame,
+            but a crop extrapolated further ahead frames the subject less well).
+        drift: largest difference, share of the side, between a frame's extrapolated crop and the
+            filter's prediction once the frames before it are in.
         min_spread: the subject counts as lost when the landmarks' spread falls below this share of
             what the template's spread would be in the crop.
-        max_residual: largest :func:`shape_residual` a first detection may have.
-        detect: finds the subject in a whole (H, W, 3) frame, returning (N, 2) frame-pixel
-            landmarks or None; default: :meth:`coarse_search`.
+        max_residual: largest :func:`shape_residual` a coarse-search detection may have.
+        refind: once the subject was followed, a search must reach this share of the score of
+            the search that first found it (see :meth:`appearance_search`).
     """
 
     def __init__(
@@ -117,31 +181,84 @@ class RoiTracker:
         locate: Locate,
         template: np.ndarray,
         model_size: tuple[int, int],
-        margin: float = 0.25,
+        margin: float = 0.0,
         smoothing: float = 0.6,
+        appearance: Appearance | None = None,
+        min_size: float = 0.15,
+        search_every: int = 5,
+        lookahead: int = 4,
+        drift: float = 0.05,
         min_spread: float = 0.3,
         max_residual: float = 0.5,
-        detect: Callable[[np.ndarray], np.ndarray | None] | None = None,
+        refind: float = 0.75,
     ) -> None:
+        if search_every < 1 or lookahead < 1 or not 0.0 < min_size <= 1.0:
+            raise ValueError(
+                f"need search_every, lookahead >= 1 and min_size in (0, 1], "
+                f"got {search_every}, {lookahead}, {min_size}"
+            )
         self.locate = locate
         self.template = np.asarray(template, dtype=np.float64)
-        self.template_share = landmark_spread(self.template) / float(model_size[0])
+        self.model_size = model_size
         self.margin = margin
+        self.template_share = landmark_spread(self.template) / float(model_size[0])
+        self.appearance = appearance
+        self.min_size = min_size
+        self.search_every = search_every
+        self.lookahead = lookahead
+        self.drift = drift
         self.min_spread = min_spread
         self.max_residual = max_residual
-        self.detect = detect if detect is not None else self.coarse_search
+        self.refind = refind
         self.smoother = BoxSmoother(smoothing)
-        self.square: np.ndarray | None = None
-        self.box = np.zeros(4, dtype=np.int64)
+        self.wait = 0  # frames to skip before the next search
+        self.fresh = False  # the subject was just found, no frame tracked since
         self.ever_found = False
+        self.search_score: float | None = None  # of the last search that found something
+        self.found_score: float | None = None  # of the search that found the subject first
+
+    def with_margin(self, square: np.ndarray) -> np.ndarray:
+        """A training-framed ``(cx, cy, side)`` square grown by ``margin`` on each side."""
+        return np.array([square[0], square[1], square[2] * (1.0 + 2.0 * self.margin)])
 
     def plausible(self, points: np.ndarray, box: np.ndarray) -> bool:
         """Whether (N, 2) frame-pixel landmarks found in ``box`` still look like the subject."""
         expected = self.template_share * float(box[2])
         return points_inside(points, box) and landmark_spread(points) >= self.min_spread * expected
 
+    def looks_like_subject(self, frame: np.ndarray, square: np.ndarray) -> bool:
+        """Whether the ``(cx, cy, side)`` square of an (H, W, 3) frame matches the appearance (True
+        without one)."""
+        if self.appearance is None:
+            return True
+        size = self.appearance.size
+        # shrink before anything else: the score only needs the reference size
+        small = shrink(crop_image(frame, square_to_box(square)), size)
+        return bool(match_scores(small[None], self.appearance)[0] >= self.appearance.floor)
+
+    def appearance_search(self, frame: np.ndarray) -> np.ndarray | None:
+        """The square most like the appearance in an (H, W, 3) frame, or None below the bar.
+
+        The bar is the appearance's floor until the subject was found and followed; after that,
+        ``refind`` of the score of the search that first found it. The best of the thousands of
+        windows of a search is far likelier to score above the floor on background than one
+        tracked crop is, and a subject that comes back looks about as it did when first found.
+        """
+        assert self.appearance is not None
+        height, width = frame.shape[:2]
+        short = float(min(width, height))
+        sides = search_sides((width, height), self.min_size * short, short)
+        square, score = find_square(frame, self.appearance, sides)
+        bar = self.appearance.floor
+        if self.found_score is not None:
+            bar = max(bar, self.refind * self.found_score)
+        if score < bar:
+            return None
+        self.search_score = score
+        return square
+
     def coarse_search(self, frame: np.ndarray) -> np.ndarray | None:
-        """The most template-like landmarks over :func:`search_boxes` windows, or None."""
+        """The square framing the most template-like landmarks over :func:`search_boxes` windows."""
         boxes = search_boxes((frame.shape[1], frame.shape[0]))
         found = self.locate(np.broadcast_to(frame, (len(boxes), *frame.shape)), boxes)
         best, best_score = None, self.max_residual
@@ -149,34 +266,72 @@ class RoiTracker:
             score = shape_residual(points, self.template)
             if score <= best_score and self.plausible(points, box):
                 best, best_score = points, score
-        return best
+        return None if best is None else training_square(best, self.template, self.model_size)
 
-    def step(self, frame: np.ndarray) -> np.ndarray | None:
-        """(N, 2) frame-pixel landmarks of one (H, W, 3) uint8 frame, or None where the subject is lost.
+    def find(self, frame: np.ndarray) -> bool:
+        """Search one (H, W, 3) frame, unless a failed search asks to wait; True when found."""
+        if self.wait > 0:
+            self.wait -= 1
+            return False
+        square = self.appearance_search(frame) if self.appearance is not None else self.coarse_search(frame)
+        if square is None:
+            self.wait = self.search_every - 1
+            return False
+        self.smoother.reset()
+        self.smoother.update(self.with_margin(square))
+        self.fresh = True
+        return True
 
-        ``box`` is then the crop they were found in and ``ever_found`` turns True.
-        """
-        if self.square is None:
-            start = self.detect(frame)
-            if start is None:
-                return None
-            self.smoother.reset()
-            self.square = square_box_around(start, self.margin)
-        # a crop larger than the frame shows nothing more, only black: cap it there
-        self.square[2] = min(self.square[2], float(max(frame.shape[:2])))
-        box = square_to_box(self.smoother.step(self.square))
-        points = self.locate(frame[None], box[None])[0]
-        # landmarks out of the crop or collapsed: the subject left it; find it afresh next frame
-        if not self.plausible(points, box):
-            self.square = None
-            self.smoother.reset()
-            return None
-        self.square = square_box_around(points, self.margin)
-        self.box, self.ever_found = box, True
-        return points
+    def lose(self) -> None:
+        """Forget the subject; a subject just found and rejected at once waits like a failed search."""
+        self.wait = self.search_every - 1 if self.fresh else 0
+        self.fresh = False
+        self.smoother.reset()
 
-    def track(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Track (B, H, W, 3) consecutive frames one by one (each crop follows the last answer).
+    def crop_square(self, ahead: int, frame_size: tuple[int, int]) -> np.ndarray:
+        """The filter's square ``ahead`` frames on, its side capped at the frame's longer side
+        (a larger crop shows nothing more, only black)."""
+        square = self.smoother.predict(ahead)
+        square[2] = min(square[2], float(max(frame_size)))
+        return square
+
+    def follow(
+        self, frames: Sequence[np.ndarray], start: int, landmarks: np.ndarray, boxes: np.ndarray
+    ) -> int:
+        """Track from frame ``start`` of B (H, W, 3) ``frames`` for up to ``lookahead`` frames,
+        writing (N, 2) landmarks and (4,) boxes of the frames kept; returns how many frames are done."""
+        count = min(self.lookahead, len(frames) - start)
+        frame_size = (frames[0].shape[1], frames[0].shape[0])
+        planned = [self.crop_square(ahead + 1, frame_size) for ahead in range(count)]
+        crops = np.stack([square_to_box(square) for square in planned])
+        found = self.locate(frames[start : start + count], crops)
+        for ahead in range(count):
+            if ahead > 0:
+                now = self.crop_square(1, frame_size)
+                if np.abs(planned[ahead] - now).max() > self.drift * now[2]:
+                    return ahead
+            points, box = found[ahead], crops[ahead]
+            # the square the landmarks frame is where the subject is (the crop may lag behind it)
+            framed = (
+                training_square(points, self.template, self.model_size) if np.isfinite(points).all() else None
+            )
+            if framed is None or not (
+                self.plausible(points, box) and self.looks_like_subject(frames[start + ahead], framed)
+            ):
+                if ahead > 0:  # once more with the crop the filter gives it now
+                    return ahead
+                self.lose()
+                return 1
+            landmarks[start + ahead], boxes[start + ahead] = points, box
+            self.smoother.update(self.with_margin(framed))
+            if self.found_score is None:
+                self.found_score = self.search_score
+            self.fresh, self.ever_found = False, True
+        return count
+
+    def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Track B consecutive (H, W, 3) uint8 frames, an array or a list (state carries over
+        from the previous call).
 
         Returns:
             (B, N, 2) frame-pixel landmarks (NaN where the subject is lost) and (B, 4) the crop
@@ -184,10 +339,12 @@ class RoiTracker:
         """
         landmarks = np.full((len(frames), len(self.template), 2), np.nan)
         boxes = np.zeros((len(frames), 4), dtype=np.int64)
-        for index, frame in enumerate(frames):
-            points = self.step(frame)
-            if points is not None:
-                landmarks[index], boxes[index] = points, self.box
+        index = 0
+        while index < len(frames):
+            if self.smoother.state is None and not self.find(frames[index]):
+                index += 1
+                continue
+            index += self.follow(frames, index, landmarks, boxes)
         return landmarks, boxes
 
     def require_found(self, source: str, frames: int) -> None:
@@ -201,9 +358,9 @@ class RoiTracker:
 
 
 def track_frames(
-    frames: Iterable[np.ndarray], tracker: RoiTracker, source: str
+    frames: Iterable[np.ndarray], tracker: RoiTracker, source: str, batch_size: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Track a subject through (H, W, 3) uint8 frames.
+    """Track a subject through (H, W, 3) uint8 frames, ``batch_size`` frames at a time.
 
     Returns:
         (T, N, 2) frame-pixel landmarks (NaN where lost, never guessed) and (T,) bool ``found``.
@@ -211,8 +368,8 @@ def track_frames(
     Raises:
         SubjectNotFoundError: the subject is in no frame of ``source``.
     """
-    tracked = [tracker.track(frame[None]) for frame in frames]
-    tracker.require_found(source, len(tracked))
+    tracked = [tracker.track(batch) for batch in batched_frames(frames, batch_size)]
+    tracker.require_found(source, sum(len(points) for points, _ in tracked))
     landmarks = np.concatenate([points for points, _ in tracked])
     found = np.concatenate([boxes[:, 2] > 0 for _, boxes in tracked])
     return landmarks, found
