@@ -82,7 +82,7 @@ def appearance_of(
     crops: np.ndarray,
     hidden: np.ndarray | None = None,
     references: int = REFERENCES,
-    floor_share: float = 0.5,
+    floor_share: float = 0.3,
     seed: int = 0,
 ) -> Appearance:
     """The appearance of a subject from (F, H, W, 3) uint8 crops framed as the landmarker sees it.
@@ -93,7 +93,9 @@ def appearance_of(
             filled with the mean of the frames where it is not hidden, and a reference pixel
             hidden in more than half the frames is masked.
         references: how many cluster means to keep (fewer when there are fewer crops).
-        floor_share: the floor is this share of the 5th percentile of the crops' own scores.
+        floor_share: the floor is this share of the 5th percentile of the crops' own scores: low
+            enough that a tracked subject's dips (a weak colour channel is noisy) stay above it,
+            high enough that windows of backdrop fall below.
         seed: of the k-means initialisation.
     """
     small = np.stack([shrink(frame, REFERENCE_SIZE) for frame in unit_float(crops)])
