@@ -223,3 +223,16 @@ def test_bench_realistic_refuses_a_data_folder_without_visibility(toy_data, tmp_
     result = run_script("bench_realistic.py", "--data", toy_data, "--out", tmp_path / "bench")
     assert result.returncode != 0
     assert result.stderr.strip().startswith(f"error: {toy_data}: no test_visible.csv")
+
+
+def test_bench_roi_training_trains_from_large_videos_and_from_the_same_clips_cropped(tmp_path):
+    footage = ("--frames", 12, "--test", 3, "--size", 64, "--canvas", "320x180")
+    sides = ("--marked-side", 110, "--unmarked-side", 90, "--block", 32)
+    result = run_script("bench_roi_training.py", "--out", tmp_path, "--steps", 1, *footage, *sides)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "large_marked.mp4").is_file() and (
+        tmp_path / "data" / "small_unmarked.mp4"
+    ).is_file()
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith(("1080p", "pre-cropped"))]
+    assert [row[0] for row in rows] == ["1080p", "pre-cropped"]
+    assert all(float(row[-3]) > 0 for row in rows)  # each row's test NME
