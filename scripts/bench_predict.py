@@ -40,13 +40,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from genlmk.checkpoints import KIND_KEY, TEMPLATE_KEY, atomic_torch_save
 from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
+from genlmk.data.canvas import canvas_background, moving_boxes, place_on_canvas
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
 from genlmk.data.video import VideoWriter, iter_video_frames, read_video
 from genlmk.errors import GenlmkError
@@ -164,23 +164,15 @@ def write_moving_canvas_video(
     subject = SyntheticSubject(load_template(template_name), subject_size, seed=0)
     rng = np.random.default_rng(0)
     poses = subject.clip_poses(rng, MotionRange(), frames, moving=True)
-    width, height = canvas
-    coarse = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
-    background = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
-    t = np.arange(frames) / max(frames - 1, 1)
-    xs = np.round((width - subject_size) * (0.5 + 0.5 * np.sin(2 * np.pi * t))).astype(np.int64)
-    ys = np.round((height - subject_size) * (0.5 + 0.5 * np.sin(4 * np.pi * t + 1.0))).astype(np.int64)
-    truth, squares = [], []
+    background = canvas_background(canvas, rng)
+    boxes = moving_boxes(frames, canvas, subject_size)
+    truth = []
     with VideoWriter(path, fps=25.0) as writer:
-        for pose, x, y in zip(poses, xs, ys, strict=True):
+        for pose, box in zip(poses, boxes, strict=True):
             image, landmarks = subject.render(pose, rng, marked=False)
-            frame = background.copy()
-            frame[y : y + subject_size, x : x + subject_size] = image
-            noise = rng.integers(-8, 9, frame.shape, dtype=np.int16)
-            writer.write(np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8))
-            truth.append(landmarks + np.array([x, y]))
-            squares.append((x, y, subject_size, subject_size))
-    return np.stack(truth), np.array(squares, dtype=np.int64)
+            writer.write(place_on_canvas(image, background, box, rng))
+            truth.append(landmarks + box[:2])
+    return np.stack(truth), boxes
 
 
 def normalized_error(points: np.ndarray, truth: np.ndarray) -> float:

@@ -43,7 +43,7 @@ def write_clips(out: Path, args: argparse.Namespace) -> tuple[np.ndarray, np.nda
     ):
         poses = subject.clip_poses(rng, MotionRange(), args.frames, moving=True)
         boxes = moving_boxes(args.frames, args.canvas, side, phase=phase)
-        background = canvas_background(args.canvas, seed=args.seed + len(name), block=args.block)
+        background = canvas_background(args.canvas, np.random.default_rng(args.seed + len(name)), args.block)
         with (
             VideoWriter(out / f"small_{name}.mp4", fps=25.0) as small,
             VideoWriter(out / f"large_{name}.mp4", fps=25.0) as large,

@@ -34,7 +34,7 @@ def write_canvas_clip(
     rng = np.random.default_rng(seed)
     poses = subject.clip_poses(rng, MotionRange(), FRAMES, moving=True)
     boxes = moving_boxes(FRAMES, CANVAS, side, phase=seed, sweeps=0.3)
-    background = canvas_background(CANVAS, seed)
+    background = canvas_background(CANVAS, np.random.default_rng(seed))
     truth = []
     with VideoWriter(path, fps=25.0) as writer:
         for pose, box in zip(poses, boxes, strict=True):

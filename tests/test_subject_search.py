@@ -9,6 +9,7 @@ from training_helpers import landmark_data, landmark_fit_args
 
 from genlmk.checkpoints import APPEARANCE_KEY, load_checkpoint
 from genlmk.cli.main import main
+from genlmk.data.canvas import canvas_background
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
 from genlmk.geometry.subject_search import Appearance, appearance_of, find_square, match_scores, search_sides
 from genlmk.inference.landmarker import Landmarker
@@ -26,10 +27,7 @@ def subject_frames() -> np.ndarray:
 
 def smooth_background(width: int, height: int, seed: int) -> np.ndarray:
     """Blocks of random colour, bilinearly smoothed: textured, but nothing like a face."""
-    import cv2
-
-    coarse = np.random.default_rng(seed).integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), np.uint8)
-    return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+    return canvas_background((width, height), np.random.default_rng(seed))
 
 
 def test_the_subject_is_found_where_it_was_pasted_at_its_size(subject_frames):

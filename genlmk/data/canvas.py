@@ -12,11 +12,10 @@ import cv2
 import numpy as np
 
 
-def canvas_background(size: tuple[int, int], seed: int, block: int = 16) -> np.ndarray:
+def canvas_background(size: tuple[int, int], rng: np.random.Generator, block: int = 16) -> np.ndarray:
     """(H, W, 3) uint8 background of ``size = (width, height)``: random colours every ``block``
     pixels, bilinearly smoothed."""
     width, height = size
-    rng = np.random.default_rng(seed)
     coarse = rng.integers(0, 256, (height // block + 1, width // block + 1, 3), dtype=np.uint8)
     return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
 
