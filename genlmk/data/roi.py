@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import torch
 
-from genlmk.data.footage import FrameSelection, find_footage
+from genlmk.data.footage import FrameSelection
 from genlmk.data.frames import to_tensor
 from genlmk.data.images import resize_rgb
 from genlmk.errors import ConfigError, InputDataError
@@ -187,24 +187,26 @@ class PartCropper:
 
     def _scan(
         self, path: str, selection: FrameSelection, measure: Callable[[np.ndarray], Any]
-    ) -> tuple[list[Any], dict[str, np.ndarray]]:
+    ) -> tuple[list[Any], dict[str, Any]]:
         """First pass over a source: ``measure(frame)`` of every selected frame, and the frames'
-        ``footage`` ids, ``indices`` (frame numbers) and ``sizes`` (width, height)."""
-        measured, footage, indices, sizes = [], [], [], []
-        for number, _, index, frame in selection.frames(path, progress=True):
+        ``footage`` ids, ``indices`` (frame numbers), ``sizes`` (width, height) and ``videos`` (the
+        footage ids that are videos)."""
+        measured, footage, indices, sizes, videos = [], [], [], [], set()
+        for number, source, index, frame in selection.frames(path, progress=True):
             measured.append(measure(frame))
             footage.append(number)
             indices.append(index)
             sizes.append((frame.shape[1], frame.shape[0]))
+            if source.is_video:
+                videos.add(number)
         where = {"footage": np.array(footage), "indices": np.array(indices), "sizes": np.array(sizes)}
-        return measured, where
+        return measured, {**where, "videos": videos}
 
     def _crop(
-        self, path: str, selection: FrameSelection, squares: np.ndarray, where: dict[str, np.ndarray]
+        self, path: str, selection: FrameSelection, squares: np.ndarray, where: dict[str, Any]
     ) -> CroppedFrames:
         """Second pass over the source: crop the frames that have a square, after smoothing."""
-        videos = {number for number, footage in enumerate(find_footage(path)) if footage.is_video}
-        squares = smooth_squares(squares, where["footage"], videos)
+        squares = smooth_squares(squares, where["footage"], where["videos"])
         keep = np.flatnonzero(np.isfinite(squares).all(axis=1))
         wanted = set(keep.tolist())
         crops = [
