@@ -7,7 +7,10 @@
 3. ``genlmk fit`` (cpu preset, ``--steps``) on the small clips, and on the large videos with
    ``--data.roi auto``, the same seed;
 4. both checkpoints on the same test frames: NME (% of the box diagonal), mean signed error (px),
-   and the training time.
+   and the training time;
+5. both checkpoints as a user runs them on a new 1080p video: ``genlmk predict --roi auto`` on a
+   third canvas clip (``--test-side`` px subject, ``--test`` frames), NME in frame pixels (% of the
+   box diagonal) and the frames lost.
 
 Usage:
     .venv/bin/python scripts/bench_roi_training.py --out runs/bench_roi [--steps 400] [--frames 300]
@@ -20,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 from bench_landmarks import train
+from bench_predict import track_video
 
 from genlmk.data.canvas import canvas_background, moving_boxes, place_on_canvas
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
 from genlmk.data.video import VideoWriter
+from genlmk.geometry.boxes import crop_to_frame
 from genlmk.inference.landmarker import Landmarker
 from genlmk.metrics.landmarks import box_diagonal, nme
 from genlmk.template import load_template
@@ -31,9 +36,10 @@ from genlmk.template import load_template
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_clips(out: Path, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
-    """Write ``small_{marked,unmarked}.mp4`` and their ``large_*.mp4`` canvas versions, and the
-    template; returns (T, size, size, 3) test frames and (T, N, 2) their ground truth."""
+def write_clips(out: Path, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Write ``small_{marked,unmarked}.mp4``, their ``large_*.mp4`` canvas versions, the template
+    and ``large_test.mp4``; returns (T, size, size, 3) test frames, (T, N, 2) their ground truth
+    and (T, N, 2) the ground truth of ``large_test.mp4`` in its frame pixels."""
     subject = SyntheticSubject(load_template("face"), args.size, seed=args.seed)
     subject.template.save(out / "template.yaml")
     rng = np.random.default_rng(args.seed + 1)
@@ -55,7 +61,22 @@ def write_clips(out: Path, args: argparse.Namespace) -> tuple[np.ndarray, np.nda
     tests = [
         subject.render(subject.random_pose(rng, MotionRange()), rng, marked=False) for _ in range(args.test)
     ]
-    return np.stack([image for image, _ in tests]), np.stack([truth for _, truth in tests])
+    # as fast as bench_predict's clip: one sweep across the canvas in 1000 frames
+    boxes = moving_boxes(args.test, args.canvas, args.test_side, phase=4.0, sweeps=args.test / 1000)
+    background = canvas_background(args.canvas, np.random.default_rng(args.seed + 3), args.block)
+    in_frame = []
+    with VideoWriter(out / "large_test.mp4", fps=25.0) as writer:
+        for pose, box in zip(
+            subject.clip_poses(rng, MotionRange(), args.test, moving=True), boxes, strict=True
+        ):
+            image, truth = subject.render(pose, rng, marked=False)
+            writer.write(place_on_canvas(image, background, box, rng))
+            in_frame.append(crop_to_frame(truth[None], box[None], (args.size, args.size))[0])
+    return (
+        np.stack([image for image, _ in tests]),
+        np.stack([truth for _, truth in tests]),
+        np.stack(in_frame),
+    )
 
 
 def fit(out: Path, marked: Path, unmarked: Path, args: argparse.Namespace, *extra: str) -> tuple[Path, float]:
@@ -102,12 +123,13 @@ def main() -> None:
         default=64,
         help="the backdrop's colour blocks, px (a room's scale, not a speckle's)",
     )
+    parser.add_argument("--test-side", type=int, default=380, help="subject side in the 1080p test video")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only-data", action="store_true", help="write the footage and stop")
     args = parser.parse_args()
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    images, truth = write_clips(data, args)
+    images, truth, test_truth = write_clips(data, args)
     if args.only_data:
         return
     rows = []
@@ -120,13 +142,30 @@ def main() -> None:
         )
         predicted = Landmarker.from_checkpoint(checkpoint).predict(images)
         signed = (predicted - truth).mean(axis=(0, 1))
-        rows.append((label, nme(predicted, truth, box_diagonal(truth)), signed, seconds / 60))
+        tracked, found, _ = track_video(checkpoint, data / "large_test.mp4", args.out / prefix / "tracked")
+        tracked_error = nme(tracked[found], test_truth[found], box_diagonal(test_truth[found]))
+        rows.append(
+            (
+                label,
+                nme(predicted, truth, box_diagonal(truth)),
+                signed,
+                tracked_error,
+                len(found) - found.sum(),
+                seconds / 60,
+            )
+        )
     print(
         f"\n{args.steps} steps, {args.frames} frames per clip, {args.test} test frames, canvas {args.canvas}"
     )
-    print(f"{'training footage':<24} {'test NME %':>10} {'bias x/y px':>14} {'minutes':>8}")
-    for label, error, signed, minutes in rows:
-        print(f"{label:<24} {error:>10.3f} {signed[0]:>+7.2f}/{signed[1]:<+6.2f} {minutes:>8.1f}")
+    print(
+        f"{'training footage':<24} {'test NME %':>10} {'bias x/y px':>14} "
+        f"{'1080p --roi auto NME %':>22} {'lost':>5} {'minutes':>8}"
+    )
+    for label, error, signed, tracked_error, lost, minutes in rows:
+        print(
+            f"{label:<24} {error:>10.3f} {signed[0]:>+7.2f}/{signed[1]:<+6.2f} "
+            f"{tracked_error:>22.3f} {lost:>5d} {minutes:>8.1f}"
+        )
 
 
 if __name__ == "__main__":

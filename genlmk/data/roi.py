@@ -6,14 +6,19 @@ in the marked session and meet another in the unmarked one. ``data.roi: auto`` i
 every frame so that the part sits where the template sits in the model input:
 
 - marked frames: the paint shows the part. Its filmed colour is measured first (light changes it,
-  :func:`genlmk.losses.estimate_paint_color`), then each frame's crop maps the extent of its paint
-  onto the extent of the template's landmarks;
-- unmarked frames: no paint, but the same part. The marked crops, with their paint left out, give
-  an :class:`~genlmk.geometry.subject_search.Appearance`; each unmarked frame's crop is the
-  square that looks most like it, searched between half and twice the marked crops' size.
+  :func:`genlmk.losses.estimate_paint_color`), then the spread of each frame's painted lines is
+  mapped onto the spread of the template's lines: a first framing;
+- the part's look: those crops, with their paint left out, give an
+  :class:`~genlmk.geometry.subject_search.Appearance`;
+- both sessions are then framed by that look: each marked frame's crop is the square that looks
+  most like it near its paint (0.7 to 1.4 times the paint's square), each unmarked frame's the
+  square that looks most like it anywhere, between half and twice the marked crops' size. The
+  sessions share the search's framing, even where the paint alone would frame a turned part
+  smaller (its far side's paint hidden) or a part with a backdrop stroke beside it larger.
 
-Video crops are smoothed over time (a running median), so the crop itself adds no jitter. Frames
-where nothing is found are left out of training, and counted.
+Video crops are smoothed over time (a robust line through the neighbouring frames), so the crop
+itself adds no jitter. Frames where nothing is found are left out of training, and counted. Each
+source is decoded a frame at a time, once per pass (paint colour, paint, look, search, crops).
 
 All coordinates are source-frame pixels (x right, y down, corner origin); squares are
 ``(cx, cy, side)``.
@@ -36,13 +41,21 @@ from genlmk.errors import ConfigError, InputDataError
 from genlmk.geometry.boxes import crop_image, square_to_box
 from genlmk.geometry.subject_search import Appearance, appearance_of, find_square, search_sides
 from genlmk.losses.paint import estimate_paint_color, paint_weights
+from genlmk.rendering.strokes import sample_segments
+from genlmk.template import Template
 
 SEARCH_SIDE = 640  # frames are searched shrunk to this long side: paint strokes stay a pixel wide
+COLOR_SAMPLE = 64  # frames the paint's filmed colour is measured on
 SMOOTHING_RADIUS = 3  # frames on each side of the running median
 STROKE_WIDTH = 7  # search-frame pixels: paint-coloured areas at least this wide are not lines
 PAINT_TOLERANCE = 0.1  # colour-direction distance: loose, as line shape, not colour alone, says paint
 STROKE_LENGTH = 6  # search-frame pixels: shorter paint-coloured pieces are specks, not lines
-STROKE_GAP = 0.04  # share of the search frame's long side: strokes this close are one part
+STROKE_GAP = 0.04  # share of the search frame's long side: strokes this close are one part...
+GAP_PER_STROKE = 0.3  # ...or this share of the longest stroke, when that is more
+# the paint's spread is measured between these quantiles, not its extreme pixels: a backdrop rim
+# joined to the face's strokes moves the extremes by its own length, the quantiles hardly at all
+SPREAD_QUANTILES = (0.1, 0.9)
+NEAR_PAINT = np.array([0.7, 1.4])  # marked frames: sides searched, relative to the paint's square
 
 
 @dataclass(frozen=True)
@@ -89,16 +102,30 @@ def shrink_for_search(frame: np.ndarray, interpolation: int) -> tuple[np.ndarray
     return cv2.resize(frame, size, interpolation=interpolation), scale
 
 
+def spread(points: np.ndarray) -> np.ndarray:
+    """``(x0, y0, x1, y1)``: the :data:`SPREAD_QUANTILES` of (P, 2) points' x and y."""
+    low, high = np.quantile(points, SPREAD_QUANTILES, axis=0)
+    return np.concatenate([low, high]).astype(np.float64)
+
+
+def template_spread(template: Template) -> np.ndarray:
+    """:func:`spread` of the template's lines, sampled every pixel along them as paint covers them."""
+    sampling = sample_segments(template.points, template.edges, spacing=1.0)
+    t = sampling.t.numpy()[:, None]
+    along = (1 - t) * template.points[sampling.start.numpy()] + t * template.points[sampling.end.numpy()]
+    return spread(along)
+
+
 def paint_extent(frame: np.ndarray, color: torch.Tensor, min_pixels: int = 8) -> np.ndarray | None:
-    """``(x0, y0, x1, y1)`` spanned by the painted lines of an (H, W, 3) uint8 frame, or None when
-    fewer than ``min_pixels`` paint pixels are found.
+    """``(x0, y0, x1, y1)``: the :func:`spread` of the painted lines' pixel centres in an
+    (H, W, 3) uint8 frame, or None when fewer than ``min_pixels`` paint pixels are found.
 
     Paint is drawn in lines, so only line-like pixels of the paint's colour count: not areas
     wider than :data:`STROKE_WIDTH` (a blue shirt, a wall), and not specks (a patch of paint's
     colour in a textured backdrop: a connected piece counts when it is at least
     :data:`STROKE_LENGTH` long and its length is at least twice its mean width). The lines that lie
-    close together (within :data:`STROKE_GAP` of the frame's long side) form one part; the part with
-    most paint counts.
+    close together (within :data:`STROKE_GAP` of the frame's long side, or :data:`GAP_PER_STROKE`
+    of the longest stroke) form one part; the part with most paint counts.
     """
     weights = paint_weights(to_tensor(frame)[None], color, tolerance=PAINT_TOLERANCE)[0].numpy()
     mask = (weights > 0.5).astype(np.uint8)
@@ -111,24 +138,57 @@ def paint_extent(frame: np.ndarray, color: torch.Tensor, min_pixels: int = 8) ->
     strokes = line_like[labels].astype(np.uint8)
     if strokes.sum() < min_pixels:
         return None
-    gap = max(3, round(STROKE_GAP * max(frame.shape[:2]))) | 1
+    # a part filling the frame has lines farther apart than the frame's share says: its longest
+    # stroke tells its scale
+    gap = (
+        max(3, round(STROKE_GAP * max(frame.shape[:2])), round(GAP_PER_STROKE * length[line_like].max())) | 1
+    )
     _, groups = cv2.connectedComponents(cv2.dilate(strokes, np.ones((gap, gap), np.uint8)))
     counts = np.bincount(groups[strokes > 0])
     counts[0] = 0
     rows, columns = np.nonzero((groups == int(np.argmax(counts))) & (strokes > 0))
     if len(rows) < min_pixels:
         return None
-    return np.array([columns.min(), rows.min(), columns.max() + 1.0, rows.max() + 1.0], dtype=np.float64)
+    return spread(np.stack([columns, rows], axis=1) + 0.5)
 
 
 def square_framing(extent: np.ndarray, template_extent: np.ndarray, model_side: float) -> np.ndarray:
     """The square ``(cx, cy, side)`` that puts a part spanning ``extent = (x0, y0, x1, y1)`` where
-    the template's landmarks span ``template_extent`` in a ``model_side`` pixels square input."""
+    the template spans ``template_extent`` in a ``model_side`` pixels square input (both measured
+    the same way, e.g. by :func:`spread`)."""
     size, template_size = extent[2:] - extent[:2], template_extent[2:] - template_extent[:2]
     scale = float(np.sqrt(np.prod(size) / np.prod(template_size)))
     offset = (template_extent[:2] + template_extent[2:]) / 2.0 - model_side / 2.0
     centre = (extent[:2] + extent[2:]) / 2.0 - scale * offset
     return np.array([centre[0], centre[1], scale * model_side])
+
+
+def search_square(
+    frame: np.ndarray,
+    appearance: Appearance,
+    smallest: float,
+    largest: float,
+    near: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(cx, cy, side, score)``: the square of an (H, W, 3) uint8 frame that looks most like
+    ``appearance``, its side between ``smallest`` and ``largest`` frame pixels (searched in the
+    frame shrunk to :data:`SEARCH_SIDE`); the square is NaN when the score is below the floor.
+
+    Args:
+        near: optional ``(cx, cy, side)``: search only within ``side`` of that square's centre.
+    """
+    shrunk, scale = shrink_for_search(frame, cv2.INTER_AREA)
+    origin = np.zeros(2)
+    if near is not None:
+        centre, reach = near[:2] * scale, near[2] * scale
+        low = np.maximum(np.floor(centre - reach), 0).astype(int)
+        high = np.minimum(np.ceil(centre + reach), [shrunk.shape[1], shrunk.shape[0]]).astype(int)
+        shrunk, origin = shrunk[low[1] : high[1], low[0] : high[0]], low.astype(np.float64)
+    sides = search_sides((shrunk.shape[1], shrunk.shape[0]), smallest * scale, largest * scale)
+    square, score = find_square(shrunk, appearance, sides)
+    if score < appearance.floor:
+        return np.append(np.full(3, np.nan), score)
+    return np.append((square + np.append(origin, 0.0)) / scale, score)
 
 
 def robust_line_value(times: np.ndarray, values: np.ndarray, at: float) -> np.ndarray:
@@ -164,36 +224,29 @@ class PartCropper:
     """Crops marked and unmarked training footage around the part (see the module docstring).
 
     Args:
-        template_points: (N, 2) template landmarks in model-input pixels.
+        template: the landmark template, in model-input pixels (its lines frame the paint; its
+            marker colour is the paint's authored colour).
         model_size: ``(width, height)`` of the model input; must be square.
-        paint_color: (3,) RGB in [0, 1], the template's authored paint colour.
     """
 
-    def __init__(
-        self,
-        template_points: np.ndarray,
-        model_size: tuple[int, int],
-        paint_color: tuple[float, float, float],
-    ) -> None:
+    def __init__(self, template: Template, model_size: tuple[int, int]) -> None:
         if model_size[0] != model_size[1]:
             raise ConfigError(
                 f"data.roi auto crops squares: the model input must be square, got {list(model_size)}"
             )
-        points = np.asarray(template_points, dtype=np.float64)
-        self.template_points = points
-        self.template_extent = np.concatenate([points.min(axis=0), points.max(axis=0)])
+        self.template_extent = template_spread(template)
         self.model_size = model_size
-        self.authored_color = torch.tensor(paint_color, dtype=torch.float32)
+        self.authored_color = torch.tensor(template.marker.color_unit, dtype=torch.float32)
 
     def _scan(
-        self, path: str, selection: FrameSelection, measure: Callable[[np.ndarray], Any]
+        self, path: str, selection: FrameSelection, measure: Callable[[int, np.ndarray], Any]
     ) -> tuple[list[Any], dict[str, Any]]:
-        """First pass over a source: ``measure(frame)`` of every selected frame, and the frames'
-        ``footage`` ids, ``indices`` (frame numbers), ``sizes`` (width, height) and ``videos`` (the
-        footage ids that are videos)."""
+        """A pass over a source: ``measure(position, frame)`` of every selected frame, and the
+        frames' ``footage`` ids, ``indices`` (frame numbers), ``sizes`` (width, height) and
+        ``videos`` (the footage ids that are videos)."""
         measured, footage, indices, sizes, videos = [], [], [], [], set()
-        for number, source, index, frame in selection.frames(path, progress=True):
-            measured.append(measure(frame))
+        for position, (number, source, index, frame) in enumerate(selection.frames(path, progress=True)):
+            measured.append(measure(position, frame))
             footage.append(number)
             indices.append(index)
             sizes.append((frame.shape[1], frame.shape[0]))
@@ -225,34 +278,67 @@ class PartCropper:
             len(squares),
         )
 
+    def _paint_color(self, path: str, selection: FrameSelection) -> torch.Tensor | None:
+        """The paint's filmed colour, measured on up to :data:`COLOR_SAMPLE` frames spread evenly
+        over the source (the stride doubles whenever the sample fills: memory stays bounded)."""
+        sample, stride = [], 1
+        for position, (_, _, _, frame) in enumerate(selection.frames(path)):
+            if position % stride:
+                continue
+            sample.append(shrink_for_search(frame, cv2.INTER_NEAREST)[0])
+            if len(sample) > COLOR_SAMPLE:
+                sample, stride = sample[::2], 2 * stride
+        if not sample:
+            return None
+        size = (sample[0].shape[1], sample[0].shape[0])
+        frames = torch.stack([to_tensor(resize_rgb(frame, size)) for frame in sample])
+        return estimate_paint_color(frames, self.authored_color, min_share=1e-5)
+
     def marked(
         self, path: str, selection: FrameSelection | None = None
     ) -> tuple[CroppedFrames, torch.Tensor]:
-        """Marked frames cropped by their paint, and the paint's filmed colour (3,) in [0, 1].
+        """Marked frames cropped around their paint (see the module docstring), and the paint's
+        filmed colour (3,) in [0, 1].
 
         Raises:
             InputDataError: no frame shows paint of the template's colour.
         """
         selection = selection or FrameSelection()
-        # nearest-neighbour shrinking keeps paint pixels unmixed with the skin around them
-        small, where = self._scan(path, selection, lambda frame: shrink_for_search(frame, cv2.INTER_NEAREST))
-        first = small[0][0]
-        sample = [
-            to_tensor(resize_rgb(frame, (first.shape[1], first.shape[0])))
-            for frame, _ in small[:: max(1, len(small) // 64)]
-        ]
-        color = estimate_paint_color(torch.stack(sample), self.authored_color, min_share=1e-5)
+        color = self._paint_color(path, selection)
         if color is None:
             raise InputDataError(
                 f"{path}: data.roi auto found no paint of the template's colour in any frame"
             )
-        squares = np.full((len(small), 3), np.nan)
-        for position, (frame, scale) in enumerate(small):
-            extent = paint_extent(frame, color)
-            if extent is not None:
-                squares[position] = square_framing(extent / scale, self.template_extent, self.model_size[0])
+
+        def paint_square(_: int, frame: np.ndarray) -> np.ndarray:
+            # nearest-neighbour shrinking keeps paint pixels unmixed with the skin around them
+            small, scale = shrink_for_search(frame, cv2.INTER_NEAREST)
+            extent = paint_extent(small, color)
+            if extent is None:
+                return np.full(3, np.nan)
+            return square_framing(extent / scale, self.template_extent, self.model_size[0])
+
+        found, where = self._scan(path, selection, paint_square)
+        squares = np.stack(found)
         if not np.isfinite(squares).any():
             raise InputDataError(f"{path}: data.roi auto found paint in no frame")
+        # The paint frames each crop by the paint that shows, which shrinks when the part turns
+        # its paint away and grows when a backdrop stroke joins it; the unmarked session is framed
+        # by appearance. So the paint's crops only seed the appearance, and the marked frames are
+        # framed by the same search as the unmarked ones, near their paint: both sessions then
+        # share whatever framing the search prefers.
+        seed = self.appearance(self._crop(path, selection, squares, where), color)
+        near = smooth_squares(squares, where["footage"], where["videos"])
+
+        def search_near_paint(position: int, frame: np.ndarray) -> np.ndarray:
+            if not np.isfinite(near[position]).all():
+                return np.full(4, np.nan)
+            return search_square(frame, seed, *NEAR_PAINT * near[position][2], near=near[position])
+
+        found, _ = self._scan(path, selection, search_near_paint)
+        squares = np.stack(found)[:, :3]
+        if not np.isfinite(squares).any():
+            raise InputDataError(f"{path}: data.roi auto found the painted part in no marked frame")
         return self._crop(path, selection, squares, where), color
 
     def appearance(self, marked: CroppedFrames, color: torch.Tensor) -> Appearance:
@@ -283,14 +369,9 @@ class PartCropper:
         """
         selection = selection or FrameSelection()
 
-        def square_and_score(frame: np.ndarray) -> np.ndarray:
-            shrunk, scale = shrink_for_search(frame, cv2.INTER_AREA)
-            short = min(shrunk.shape[:2])
-            low, high = 0.5 * marked_share * short, 2.0 * marked_share * short
-            square, score = find_square(
-                shrunk, appearance, search_sides((shrunk.shape[1], shrunk.shape[0]), low, high)
-            )
-            return np.append(square / scale if score >= appearance.floor else np.full(3, np.nan), score)
+        def square_and_score(_: int, frame: np.ndarray) -> np.ndarray:
+            short = min(frame.shape[:2])
+            return search_square(frame, appearance, 0.5 * marked_share * short, 2.0 * marked_share * short)
 
         measured, where = self._scan(path, selection, square_and_score)
         found = np.stack(measured)

@@ -286,7 +286,7 @@ class UnpairedFramesDataModule(L.LightningDataModule):
         boxes (source pixels) and frame numbers."""
         if template is None:
             raise ConfigError("data.roi auto needs the model's template (it frames the crops)")
-        cropper = PartCropper(template.points, size, template.marker.color_unit)
+        cropper = PartCropper(template, size)
         marked, color = cropper.marked(self.marked_path, self.selection)
         appearance = cropper.appearance(marked, color)
         unmarked, scores = cropper.unmarked(self.unmarked_path, appearance, marked.share(), self.selection)
