@@ -123,10 +123,14 @@ def main() -> None:
         default=64,
         help="the backdrop's colour blocks, px (a room's scale, not a speckle's)",
     )
-    parser.add_argument("--test-side", type=int, default=380, help="subject side in the 1080p test video")
+    parser.add_argument(
+        "--test-side", type=int, help="subject side in the large test video (default: between the two)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only-data", action="store_true", help="write the footage and stop")
     args = parser.parse_args()
+    if args.test_side is None:
+        args.test_side = (args.marked_side + args.unmarked_side) // 2
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     images, truth, test_truth = write_clips(data, args)

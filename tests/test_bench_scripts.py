@@ -235,4 +235,7 @@ def test_bench_roi_training_trains_from_large_videos_and_from_the_same_clips_cro
     ).is_file()
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith(("1080p", "pre-cropped"))]
     assert [row[0] for row in rows] == ["1080p", "pre-cropped"]
-    assert all(float(row[-3]) > 0 for row in rows)  # each row's test NME
+    for row in rows:  # test NME, bias, NME through predict --roi auto, frames lost, minutes
+        lost = int(row[-2])
+        assert float(row[-5]) > 0 and 0 <= lost <= 3
+        assert float(row[-3]) > 0 or (lost == 3 and row[-3] == "nan")
