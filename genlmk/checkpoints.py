@@ -26,6 +26,7 @@ from genlmk.errors import CheckpointError
 KIND_KEY = "genlmk_kind"
 TEMPLATE_KEY = "genlmk_template"
 APPEARANCE_KEY = "genlmk_appearance"
+TRAINING_ROI_KEY = "genlmk_training_roi"  # data.roi of the fit: predict frames inputs alike
 FRAME_SIZE_KEY = "genlmk_frame_width_height"
 LEGACY_FRAME_SIZE_KEY = "genlmk_frame_size"
 KINDS = ("landmarks", "motion")

@@ -92,12 +92,13 @@ def test_the_video_preset_trains_with_the_aperture_flow_loss_on_changed_next_fra
     assert [step for step, _ in logged["train/flow"]] == [0, 1]
 
 
-def test_the_sessions_preset_adds_two_session_augmentation_and_equivariance_to_cpu():
+def test_the_sessions_preset_adds_two_session_augmentation_equivariance_and_measured_paint_width_to_cpu():
     from genlmk.data.unpaired import augmentation_from_options
 
     layered = layered_init_args([PRESETS / "cpu.yaml", PRESETS / "sessions.yaml"])
     losses = layered["model"]["losses"]
     assert losses == {**_model_args("cpu.yaml")["losses"], "equivariance": {"weight": 5.0}}
+    assert layered["model"]["paint_width"] == "auto" and "paint_width" not in _model_args("cpu.yaml")
     augment = layered["data"]["augment"]
     assert augment["white_balance"] == 0.2 and augment["scale"] == 0.15
     steps = [type(step).__name__ for step in augmentation_from_options(augment).transforms]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from training_helpers import landmark_fit_args
 
-from genlmk.checkpoints import APPEARANCE_KEY, load_checkpoint
+from genlmk.checkpoints import APPEARANCE_KEY, TRAINING_ROI_KEY, load_checkpoint
 from genlmk.cli.main import main
 from genlmk.data.canvas import canvas_background, moving_boxes, place_on_canvas
 from genlmk.data.landmark_csv import read_landmark_csv, write_landmark_csv
@@ -164,7 +164,7 @@ def test_a_left_out_frame_breaks_the_temporal_pair():
     assert following.tolist() == [1, -1, -1, -1]
 
 
-def test_fit_with_roi_auto_trains_on_crops_of_large_frames(canvas_footage, tmp_path, caplog):
+def test_fit_with_roi_auto_trains_on_crops_of_large_frames(canvas_footage, tmp_path, caplog, capsys):
     folder, _, _, _ = canvas_footage
     args = landmark_fit_args(folder, tmp_path / "runs", steps=1)
     args[args.index("--data.marked") + 1] = str(folder / "marked.mp4")
@@ -176,3 +176,11 @@ def test_fit_with_roi_auto_trains_on_crops_of_large_frames(canvas_footage, tmp_p
     assert f"paint in {FRAMES} of {FRAMES} marked frames" in caplog.text
     (path,) = (tmp_path / "runs").glob("landmarks/version_0/checkpoints/last.ckpt")
     assert load_checkpoint(path)[APPEARANCE_KEY]["floor"] > 0
+    assert load_checkpoint(path)[TRAINING_ROI_KEY] == "auto"
+    # predict frames the model's inputs as it was trained: crops, without being told
+    capsys.readouterr()
+    predict = ["predict", "--ckpt", str(path), "--input", str(folder / "unmarked.mp4"), "--no-overlay"]
+    assert main([*predict, "--out", str(tmp_path / "as_trained"), "--formats", "csv"]) == 0
+    assert "trained on crops around the part (data.roi auto): --roi auto" in capsys.readouterr().out
+    assert main([*predict, "--out", str(tmp_path / "whole"), "--formats", "csv", "--roi", "none"]) == 0
+    assert "whole frames will be framed unlike its training inputs" in capsys.readouterr().err

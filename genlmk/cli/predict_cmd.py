@@ -46,9 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--roi",
         choices=("none", "auto"),
-        default="none",
+        default=None,
         help="auto: find the subject, then crop every frame around it (frames where it is lost are "
-        "written as missing); none: --crop/--boxes or whole frames (none)",
+        "written as missing); none: --crop/--boxes or whole frames (default: as the model was "
+        "trained, data.roi; none for models that do not say)",
     )
     parser.add_argument(
         "--roi-margin",
@@ -140,13 +141,32 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
+def roi_as_trained(args: argparse.Namespace, training_roi: str | None) -> str:
+    """``--roi`` as given, else as the model was trained: a model trained on crops around the
+    part (``data.roi auto``) mis-reads whole frames, so it gets crops unless told otherwise."""
+    boxes_given = bool(args.crop or args.boxes)
+    if args.roi is None:
+        if training_roi == "auto" and not boxes_given:
+            print(f"genlmk: {args.ckpt} was trained on crops around the part (data.roi auto): --roi auto")
+            return "auto"
+        return "none"
+    if args.roi == "none" and training_roi == "auto" and not boxes_given:
+        print(
+            f"genlmk: warning: {args.ckpt} was trained on crops around the part (data.roi auto); "
+            "whole frames will be framed unlike its training inputs (use --roi auto or --crop/--boxes)",
+            file=sys.stderr,
+        )
+    return args.roi
+
+
 def run(args: argparse.Namespace) -> int:
     from genlmk.data.footage import find_footage
     from genlmk.inference.landmarker import Landmarker
     from genlmk.inference.predict import predict_footage
 
-    options = options_from_args(args)
     landmarker = Landmarker.from_checkpoint(args.ckpt, device=args.device)
+    args.roi = roi_as_trained(args, landmarker.training_roi)
+    options = options_from_args(args)
     if options.roi == "auto" and landmarker.appearance is None:
         print(
             f"genlmk: warning: {args.ckpt} predates subject search by appearance; --roi auto falls back "

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genlmk.checkpoints import APPEARANCE_KEY, TEMPLATE_KEY, load_checkpoint
+from genlmk.checkpoints import APPEARANCE_KEY, TEMPLATE_KEY, TRAINING_ROI_KEY, load_checkpoint
 from genlmk.data.images import resize_rgb
 from genlmk.errors import CheckpointError, ConfigError, InputDataError
 from genlmk.geometry.boxes import crop_image, crop_to_frame, whole_frame_boxes
@@ -57,6 +57,8 @@ class Landmarker:
         appearance: what the subject looks like in the training inputs
             (:class:`~genlmk.geometry.subject_search.Appearance`), or None for checkpoints
             written before genlmk kept it.
+        training_roi: how its training frames were framed (``data.roi``: ``auto`` = crops
+            around the part, ``none`` = whole frames), or None when the checkpoint does not say.
 
     Example:
         >>> landmarker = Landmarker.from_checkpoint("runs/landmarks/last.ckpt")
@@ -72,12 +74,14 @@ class Landmarker:
         template: Template,
         device: str | torch.device = "cpu",
         appearance: Appearance | None = None,
+        training_roi: str | None = None,
     ):
         self.network = network.eval().to(device)
         self.template = template
         self.image_size = network.image_size
         self.device = torch.device(device)
         self.appearance = appearance
+        self.training_roi = training_roi
         self._outputs: Callable[[Tensor], tuple[Tensor, Tensor | None]] = network.landmarks_and_visibility
         self._batch_size: int | None = None  # set by compile: every batch is padded to it
 
@@ -169,7 +173,7 @@ class Landmarker:
             raise CheckpointError(
                 f"{path}: landmark network does not load ({str(exc).splitlines()[0]})"
             ) from None
-        return cls(network, template, device, appearance)
+        return cls(network, template, device, appearance, checkpoint.get(TRAINING_ROI_KEY))
 
     def prepare(self, frames: Frames, boxes: np.ndarray | None = None) -> Tensor:
         """The model input for frames, or for crops of them.

@@ -49,6 +49,12 @@ class LossTerm(_Checked):
         )
 
 
+def _require_non_negative(options: object, where: str, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = getattr(options, key)
+        require(math.isfinite(value) and value >= 0, f"{where}.{key}", "must not be negative", value)
+
+
 @dataclass(frozen=True)
 class AppearanceChange(_Checked):
     """A random change of a frame's appearance (:func:`genlmk.data.appearance.random_appearance`).
@@ -69,9 +75,7 @@ class AppearanceChange(_Checked):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("gain", "color", "gamma", "noise", "ramp"):
-            value = getattr(self, key)
-            require(math.isfinite(value) and value >= 0, f"{self.where}.{key}", "must not be negative", value)
+        _require_non_negative(self, self.where, ("gain", "color", "gamma", "noise", "ramp"))
         jpeg = self.jpeg
         require(jpeg == 0 or 1 <= jpeg <= 95, f"{self.where}.jpeg", "must be 0 or a quality in [1, 95]", jpeg)
 
@@ -102,6 +106,30 @@ class IdentityTerm(LossTerm):
     """CycleGAN's identity loss G(unmarked) ~ unmarked."""
 
     name: ClassVar[str] = "identity"
+
+
+@dataclass(frozen=True)
+class DecoyTerm(LossTerm):
+    """Decoy paint (:mod:`genlmk.losses.decoy`): strokes painted on an unmarked frame away from
+    its landmarks and taken off by G must not move the landmarker's answer.
+
+    Attributes:
+        shift: standard deviation of the decoy's offset per axis, share of the input's width.
+        scale: standard deviation of its log zoom.
+        rotate: standard deviation of its rotation, degrees.
+        threshold: the smooth-L1 threshold in pixels.
+    """
+
+    name: ClassVar[str] = "decoy"
+    shift: float = 0.06
+    scale: float = 0.1
+    rotate: float = 8.0
+    threshold: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_non_negative(self, f"{_PREFIX}.decoy", ("shift", "scale", "rotate"))
+        require(self.threshold > 0, f"{_PREFIX}.decoy.threshold", "must be positive", self.threshold)
 
 
 @dataclass(frozen=True)
@@ -277,6 +305,7 @@ class LandmarkLosses:
     gan: GanTerm = field(default_factory=GanTerm)
     cycle: CycleTerm = field(default_factory=CycleTerm)
     identity: IdentityTerm = field(default_factory=IdentityTerm)
+    decoy: DecoyTerm = field(default_factory=DecoyTerm)
     spring: SpringTerm = field(default_factory=SpringTerm)
     order: OrderTerm = field(default_factory=OrderTerm)
     chamfer: ChamferTerm = field(default_factory=ChamferTerm)

@@ -18,6 +18,8 @@ Directions and losses (u: real unmarked frame, m: real marked frame, T: template
   visibility v; the renderer fades each line out towards its hidden points (both directions), the
   chamfer's stroke -> paint direction is weighted by v, and a prior ``mean(-log v)`` keeps
   landmarks visible unless the other terms need them hidden;
+- decoy (optional): strokes painted away from an unmarked frame's landmarks and taken off by G
+  must not move L's answer, so L reads the part, not G's leftovers of the paint;
 - identity (optional): G(u) ~ u;
 - paint free (optional): G(m) holds no pixel of the marker colour (the unmarked domain has none),
   a direct push towards removing the paint that the adversarial term gives only slowly;
@@ -36,7 +38,7 @@ losses and logs. Checkpoints carry the template (``genlmk_template``) and the im
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 import lightning as L
@@ -46,7 +48,7 @@ import torch.nn.functional as F
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
-from genlmk.checkpoints import APPEARANCE_KEY, KIND_KEY, TEMPLATE_KEY
+from genlmk.checkpoints import APPEARANCE_KEY, KIND_KEY, TEMPLATE_KEY, TRAINING_ROI_KEY
 from genlmk.data.appearance import random_appearance, uint8_frames
 from genlmk.data.frames import to_tensor
 from genlmk.errors import InputDataError
@@ -56,6 +58,8 @@ from genlmk.geometry.subject_search import Appearance, appearance_of
 from genlmk.geometry.transforms import sample_warp, warp_images
 from genlmk.losses import (
     chamfer_to_paint,
+    decoy_invariance_loss,
+    decoy_placement,
     estimate_paint_color,
     flow_landmark_loss,
     landmark_equivariance_loss,
@@ -79,6 +83,7 @@ from genlmk.networks.cyclegan import (
 from genlmk.networks.deformation import build_landmarker
 from genlmk.options import build_options, require
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples, sample_visibility
+from genlmk.rendering.paint_width import measure_paint_width
 from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
 from genlmk.training.distributed import gather_from_ranks, own_rank_state, rank_seed
@@ -113,6 +118,13 @@ def _check_paint_color(color: str | list[float]) -> None:
     values = list(color)
     in_range = len(values) == 3 and all(0 <= float(v) <= 255 for v in values)
     require(in_range, "model.paint_color", "must be three values in [0, 255]", values)
+
+
+def _check_paint_width(width: str | float) -> None:
+    if isinstance(width, str):
+        require(width in ("auto", "template"), "model.paint_width", "must be auto, template or pixels", width)
+        return
+    require(float(width) > 0, "model.paint_width", "must be a positive width in pixels", width)
 
 
 def resolve_template(
@@ -152,6 +164,10 @@ class LandmarkGAN(L.LightningModule):
             ``"auto"`` (measured in the marked training frames when fitting starts, from the
             template's colour: light and exposure make paint film darker or tinted),
             ``"template"`` (the template's colour as authored) or ``[r, g, b]`` (0-255).
+        paint_width: the width of the rendered strokes: ``"template"`` (the template's
+            ``marker.width``), ``"auto"`` (measured in the marked training frames when fitting
+            starts, :mod:`genlmk.rendering.paint_width`: strokes thinner than the filmed paint
+            teach the generator to remove only thin paint) or pixels of the model input.
     """
 
     def __init__(
@@ -173,6 +189,7 @@ class LandmarkGAN(L.LightningModule):
         init_discriminator_marked: str | None = None,
         init_discriminator_unmarked: str | None = None,
         paint_color: str | list[float] = "auto",
+        paint_width: str | float = "template",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -195,6 +212,7 @@ class LandmarkGAN(L.LightningModule):
         ):
             self.hparams[key] = asdict(options)
         _check_paint_color(paint_color)
+        _check_paint_width(paint_width)
 
         # the order term's lines (distinct indices, closed flag), chosen once from the template
         self.ordered_lines = [
@@ -227,8 +245,12 @@ class LandmarkGAN(L.LightningModule):
         self.pool_unmarked = ImagePool(pool_size, seed=2)
         # what the training inputs look like, measured in setup (checkpoints keep it)
         self.appearance: Appearance | None = None
+        # how the training frames were framed (data.roi), so that predict frames its inputs alike
+        self.training_roi: str | None = None
         if not isinstance(paint_color, str):
             self._set_paint_color(torch.tensor([float(c) for c in paint_color]) / 255.0)
+        if not isinstance(paint_width, str):
+            self._set_paint_width(float(paint_width))
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> LandmarkGAN:
@@ -300,6 +322,16 @@ class LandmarkGAN(L.LightningModule):
             landmarks, warped_landmarks, warp, height, width, threshold=change.threshold
         )
 
+    def _decoy_loss(self, unmarked: Tensor, landmarks: Tensor) -> Tensor:
+        decoy = self.losses.decoy
+        placed = decoy_placement(
+            landmarks.detach(), decoy.shift * unmarked.shape[-1], decoy.scale, decoy.rotate
+        )
+        # G is not trained here: it is the landmarker that must stop reading G's leftovers
+        with torch.no_grad():
+            taken_off = self.generator(self.renderer(unmarked, placed).images)
+        return decoy_invariance_loss(self.landmarker.landmarks(taken_off), landmarks, decoy.threshold)
+
     def generator_losses(
         self, unmarked: Tensor, marked: Tensor, unmarked_next: Tensor | None = None
     ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
@@ -335,6 +367,8 @@ class LandmarkGAN(L.LightningModule):
             parts["chamfer"] = self._chamfer(landmarks_m, marked, visible_m)
         if w["visibility"] > 0 and logits_u is not None:
             parts["visibility"] = visibility_prior(logits_u) + visibility_prior(logits_m)
+        if w["decoy"] > 0:
+            parts["decoy"] = self._decoy_loss(unmarked, landmarks_u)
         if w["identity"] > 0:
             parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
         if w["flow"] > 0 and unmarked_next is not None:
@@ -458,6 +492,10 @@ class LandmarkGAN(L.LightningModule):
         marked = getattr(self.trainer.datamodule, "marked_frames", None) if stage == "fit" else None
         if self.hparams.paint_color == "auto" and marked is not None:
             self.calibrate_paint_color(marked, self.trainer.datamodule.marked_path)
+        if self.hparams.paint_width == "auto" and marked is not None:
+            self.calibrate_paint_width(marked, self.trainer.datamodule.marked_path)
+        if stage == "fit":
+            self.training_roi = getattr(self.trainer.datamodule, "roi", self.training_roi)
         unmarked = getattr(self.trainer.datamodule, "unmarked_frames", None) if stage == "fit" else None
         if unmarked is not None:
             # an even spread of up to 512 training inputs: the mean face they make is what
@@ -492,6 +530,36 @@ class LandmarkGAN(L.LightningModule):
             f"paint colour measured in {source}: {measured} (template: {list(self.template.marker.color)})"
         )
 
+    def _set_paint_width(self, width: float) -> None:
+        """Render strokes ``width`` pixels wide (of the model input) from now on."""
+        colour = self.renderer.compositor.color.clone()
+        self.template = replace(self.template, marker=replace(self.template.marker, width=width))
+        self.renderer = MarkerRenderer(self.template, self.renderer.settings).to(colour.device)
+        self.renderer.compositor.color.copy_(colour)
+
+    def calibrate_paint_width(self, marked: np.ndarray, source: str = "the marked frames") -> None:
+        """Measure the paint's stroke width in marked frames (F, H, W, 3) uint8 (of the model
+        input's size) and render strokes that wide from now on; the checkpoint keeps it
+        (``paint_width``).
+
+        Raises:
+            InputDataError: the frames show too little paint to measure.
+        """
+        frames = torch.stack([to_tensor(frame) for frame in marked[:: max(1, len(marked) // 64)]])
+        # the part's usual colour: the paint's edge pixels are mixed with it in the frames
+        background = frames.flatten(2).median(dim=2).values.median(dim=0).values
+        width = measure_paint_width(
+            frames, self.marker_color.cpu(), self.template, background, self.renderer.settings
+        )
+        if width is None:
+            raise InputDataError(f"{source}: too little paint to measure its width; set model.paint_width")
+        authored = self.template.marker.width
+        self._set_paint_width(width)
+        self.hparams["paint_width"] = round(width, 2)
+        rank_zero_info(
+            f"paint width measured in {source}: {width:.2f} px of the model input (template: {authored:.2f})"
+        )
+
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[KIND_KEY] = "landmarks"
@@ -501,10 +569,13 @@ class LandmarkGAN(L.LightningModule):
         checkpoint[POOLS_KEY] = {**ranks[0], "ranks": ranks} if len(ranks) > 1 else pools
         if self.appearance is not None:
             checkpoint[APPEARANCE_KEY] = self.appearance.to_dict()
+        if self.training_roi is not None:
+            checkpoint[TRAINING_ROI_KEY] = self.training_roi
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if checkpoint.get(APPEARANCE_KEY) is not None:
             self.appearance = Appearance.from_dict(checkpoint[APPEARANCE_KEY])
+        self.training_roi = checkpoint.get(TRAINING_ROI_KEY, self.training_roi)
         pools = checkpoint.get(POOLS_KEY)
         if pools and "ranks" in pools:
             pools = own_rank_state(self._trainer, pools["ranks"], "image pools")
