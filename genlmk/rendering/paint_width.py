@@ -17,7 +17,6 @@ template and matching the measure, not by reading it off.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -58,8 +57,7 @@ def rendered_width_measure(
 ) -> float | None:
     """:func:`paint_width_measure` of the template's lines rendered ``width`` pixels wide in
     ``color`` (3,) onto ``background`` (3,) RGB in [0, 1]."""
-    marked = replace(template, marker=replace(template.marker, width=float(width)))
-    renderer = MarkerRenderer(marked, settings)
+    renderer = MarkerRenderer(template.with_marker_width(width), settings)
     renderer.compositor.color.copy_(color)
     canvas = background.view(1, 3, 1, 1).expand(1, 3, template.height, template.width)
     points = torch.as_tensor(np.asarray(template.points), dtype=torch.float32)[None]

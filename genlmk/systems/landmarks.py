@@ -38,7 +38,7 @@ losses and logs. Checkpoints carry the template (``genlmk_template``) and the im
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from typing import Any
 
 import lightning as L
@@ -118,6 +118,12 @@ def _check_paint_color(color: str | list[float]) -> None:
     values = list(color)
     in_range = len(values) == 3 and all(0 <= float(v) <= 255 for v in values)
     require(in_range, "model.paint_color", "must be three values in [0, 255]", values)
+
+
+def _even_sample(frames: np.ndarray, count: int = 64) -> Tensor:
+    """About ``count`` frames spread evenly over (F, H, W, 3) uint8 ``frames``, as (S, 3, H, W)
+    in [0, 1]: enough for the paint's median colour and width."""
+    return torch.stack([to_tensor(frame) for frame in frames[:: max(1, len(frames) // count)]])
 
 
 def _check_paint_width(width: str | float) -> None:
@@ -515,8 +521,7 @@ class LandmarkGAN(L.LightningModule):
         Raises:
             InputDataError: the frames hold (nearly) nothing of the template's colour.
         """
-        step = max(1, len(marked) // 64)  # an even spread of frames is enough for a median
-        frames = torch.stack([to_tensor(frame) for frame in marked[::step]])
+        frames = _even_sample(marked)
         color = estimate_paint_color(frames, torch.tensor(self.template.marker.color_unit))
         if color is None:
             raise InputDataError(
@@ -533,7 +538,7 @@ class LandmarkGAN(L.LightningModule):
     def _set_paint_width(self, width: float) -> None:
         """Render strokes ``width`` pixels wide (of the model input) from now on."""
         colour = self.renderer.compositor.color.clone()
-        self.template = replace(self.template, marker=replace(self.template.marker, width=width))
+        self.template = self.template.with_marker_width(width)
         self.renderer = MarkerRenderer(self.template, self.renderer.settings).to(colour.device)
         self.renderer.compositor.color.copy_(colour)
 
@@ -545,7 +550,7 @@ class LandmarkGAN(L.LightningModule):
         Raises:
             InputDataError: the frames show too little paint to measure.
         """
-        frames = torch.stack([to_tensor(frame) for frame in marked[:: max(1, len(marked) // 64)]])
+        frames = _even_sample(marked)
         # the part's usual colour: the paint's edge pixels are mixed with it in the frames
         background = frames.flatten(2).median(dim=2).values.median(dim=0).values
         width = measure_paint_width(

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,10 @@ class Template:
         return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     # ------------------------------------------------------------------ transforms
+    def with_marker_width(self, width: float) -> Template:
+        """The same template painted ``width`` canvas pixels wide."""
+        return replace(self, marker=Marker(self.marker.color, float(width)))
+
     def rescaled(self, size: tuple[int, int]) -> Template:
         """The same template on a canvas of ``size = (width, height)`` pixels.
 
