@@ -19,9 +19,10 @@ Prints medians over several runs of:
   across a noisy canvas: frames/s including decoding, tracking and writing landmarks.npz (no
   overlay) next to decoding alone (the bound on that figure), lost frames, and the NME (mean
   point error over the square root of the ground truth's bounding-box area) of the tracked
-  landmarks against that of the same checkpoint on ground-truth crops of the same frames; with
-  ``--roi-leave`` also on that video with the subject covered for a stretch (lost frames while it
-  is away and while it is there, NME while it is there);
+  landmarks against that of the same checkpoint on ground-truth crops of the same frames; the
+  same on a --roi-fast-frames video where the subject crosses the canvas in that many frames
+  (lost frames and NME); with ``--roi-leave`` also on the first video with the subject covered
+  for a stretch (lost frames while it is away and while it is there, NME while it is there);
 - with ``--compile``, the network and ``predict`` again, compiled by ``Landmarker.compile`` for
   each batch size (inductor; needs a C++ compiler), and the compile times.
 The network comes from the ``landmarker`` block and ``image_size`` of the config (several
@@ -194,6 +195,33 @@ def bench_tracking(
     decoded = sum(1 for _ in iter_video_frames(video))
     decode_seconds = time.perf_counter() - start
     tracked, found, seconds = track_video(checkpoint, video, tmp / "tracked")
+    rows = [
+        (f"decoding alone (RGB frames), {canvas[0]}x{canvas[1]}", f"{decoded / decode_seconds:.0f} frames/s"),
+        (f"--roi auto {canvas[0]}x{canvas[1]}, decode+track+write", f"{args.frames / seconds:.0f} frames/s"),
+        *scored_tracking("", checkpoint, video, tracked, found, truth, squares),
+    ]
+    if args.roi_fast_frames:
+        fast = tmp / "fast.mp4"
+        fast_truth, fast_squares = write_moving_canvas_video(
+            fast, template_name, args.video_size, canvas, args.roi_fast_frames
+        )
+        fast_tracked, fast_found, _ = track_video(checkpoint, fast, tmp / "fast")
+        label = f"across in {args.roi_fast_frames} frames: "
+        rows += scored_tracking(label, checkpoint, fast, fast_tracked, fast_found, fast_truth, fast_squares)
+    return rows + (bench_leaving(checkpoint, video, tmp, truth, squares) if args.roi_leave else [])
+
+
+def scored_tracking(
+    label: str,
+    checkpoint: Path,
+    video: Path,
+    tracked: np.ndarray,
+    found: np.ndarray,
+    truth: np.ndarray,
+    squares: np.ndarray,
+) -> list[tuple[str, str]]:
+    """Lost frames and the NME of (F, N, 2) tracked landmarks next to the same checkpoint's on the
+    (F, 4) ground-truth squares of the video's frames."""
     landmarker = Landmarker.from_checkpoint(checkpoint)
     frames = read_video(video)
     on_truth = np.concatenate(
@@ -201,13 +229,11 @@ def bench_tracking(
     )
     tracked_nme, truth_nme = normalized_error(tracked, truth), normalized_error(on_truth, truth)
     return [
-        (f"decoding alone (RGB frames), {canvas[0]}x{canvas[1]}", f"{decoded / decode_seconds:.0f} frames/s"),
-        (f"--roi auto {canvas[0]}x{canvas[1]}, decode+track+write", f"{args.frames / seconds:.0f} frames/s"),
-        ("--roi auto lost frames", f"{int((~found).sum())} of {len(found)}"),
-        ("NME tracked", f"{tracked_nme:.4f}"),
-        ("NME on ground-truth crops", f"{truth_nme:.4f}"),
-        ("NME tracked / ground-truth crops", f"{tracked_nme / truth_nme:.3f}"),
-    ] + (bench_leaving(checkpoint, video, tmp, truth, squares) if args.roi_leave else [])
+        (f"{label}--roi auto lost frames", f"{int((~found).sum())} of {len(found)}"),
+        (f"{label}NME tracked", f"{tracked_nme:.4f}"),
+        (f"{label}NME on ground-truth crops", f"{truth_nme:.4f}"),
+        (f"{label}NME tracked / ground-truth crops", f"{tracked_nme / truth_nme:.3f}"),
+    ]
 
 
 def track_video(checkpoint: Path, video: Path, out: Path) -> tuple[np.ndarray, np.ndarray, float]:
@@ -266,6 +292,13 @@ def main() -> None:
     )
     parser.add_argument("--roi-width", type=int, default=1920, help="moving-canvas video width (1920)")
     parser.add_argument("--roi-height", type=int, default=1080, help="moving-canvas video height (1080)")
+    parser.add_argument(
+        "--roi-fast-frames",
+        type=int,
+        default=100,
+        help="with --roi-ckpt: also a video where the subject crosses the canvas in this many frames "
+        "(lost frames and NME; 0: skip)",
+    )
     parser.add_argument(
         "--roi-leave",
         action="store_true",

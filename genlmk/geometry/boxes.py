@@ -115,6 +115,12 @@ def square_to_box(square: np.ndarray) -> np.ndarray:
     return np.array([round(cx - size / 2.0), round(cy - size / 2.0), size, size], dtype=np.int64)
 
 
+def box_to_square(box: np.ndarray) -> np.ndarray:
+    """An ``(x, y, w, h)`` box with ``w == h`` -> its float ``(cx, cy, side)`` square."""
+    x, y, side = float(box[0]), float(box[1]), float(box[2])
+    return np.array([x + side / 2.0, y + side / 2.0, side])
+
+
 def points_inside(points: np.ndarray, box: np.ndarray) -> bool:
     """Whether every (N, 2) point lies in the region ``[x, x + w) x [y, y + h)`` of ``box``."""
     points = np.asarray(points, dtype=np.float64)

@@ -22,7 +22,7 @@ from genlmk.data.video import VideoWriter, probe_video
 from genlmk.errors import OutputError
 from genlmk.inference.outputs import LandmarkOutputs
 from genlmk.inference.smoothing import OneEuroFilter, OneEuroSettings
-from genlmk.inference.streaming import batched_frames
+from genlmk.inference.streaming import batched_frames, prefetched
 from genlmk.inference.tracking import RoiTracker
 from genlmk.visualization import draw_landmarks
 
@@ -133,7 +133,9 @@ def predict_frames(
             # busy-wait for the cores the decoder needs
             torch.set_num_threads(1)
         disable = None if options.progress is None else not options.progress
-        stream = tqdm(frames, total=total, desc=f"predict {name}", unit="frame", disable=disable)
+        # decoding runs ahead, by up to a batch, while the network and the writers work
+        decoded = prefetched(frames, options.batch_size)
+        stream = tqdm(decoded, total=total, desc=f"predict {name}", unit="frame", disable=disable)
         for batch in batched_frames(stream, options.batch_size):
             numbers = np.arange(count, count + len(batch))
             if tracker is None:

@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from genlmk.errors import SubjectNotFoundError
-from genlmk.geometry.boxes import crop_image, landmark_spread, points_inside, square_to_box
+from genlmk.geometry.boxes import box_to_square, crop_image, landmark_spread, points_inside, square_to_box
 from genlmk.geometry.subject_search import Appearance, find_square, match_scores, search_sides, shrink
 from genlmk.inference.streaming import batched_frames
 
 Locate = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: Window sides, shares of the side the subject was last seen at, of the search near it.
+NEARBY_SIDES = np.array([0.8, 0.9, 1.0, 1.12, 1.25])
 
 
 class BoxSmoother:
@@ -27,40 +30,84 @@ class BoxSmoother:
     measurement and :meth:`predict` says where the square will be some frames on, so the crop for
     a subject moving steadily is placed where the subject will be rather than where it was; the
     side is smoothed exponentially. ``smoothing`` is the weight of the prediction against each new
-    measurement. A move larger than ``snap`` times the side is followed at once rather than filtered.
+    measurement. A measurement further than ``manoeuvre`` times the side from the prediction is a
+    manoeuvre: taken as it is, with the last displacement as the new velocity when that is a move
+    (over ``manoeuvre`` too) and agrees, within ``agree`` times the side, with the two before it;
+    else with no velocity. A jump larger than ``snap`` times the side starts the filter over.
     """
 
-    def __init__(self, smoothing: float = 0.6, snap: float = 0.5) -> None:
+    def __init__(
+        self, smoothing: float = 0.6, snap: float = 0.5, manoeuvre: float = 0.03, agree: float = 0.1
+    ) -> None:
         if not 0.0 <= smoothing < 1.0:
             raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
         self.gain = 1.0 - smoothing
         # The velocity gain that makes a critically damped alpha-beta filter for this gain.
         self.velocity_gain = self.gain**2 / (2.0 - self.gain)
         self.snap = snap
+        self.manoeuvre = manoeuvre
+        self.agree = agree
         self.state: np.ndarray | None = None
+        self.last = np.zeros(3)  # the last measurement
+        self.displacement = np.zeros(2)  # of the centre, between the last two measurements
+        self.agreeing = 0  # displacements in a row that agreed with the one before
         self.velocity = np.zeros(2)
+        self.measurements = 0  # taken since the last reset or seed (capped at 2)
 
     def reset(self) -> None:
         """Forget the past (after a gap the old box says nothing about the new one)."""
         self.state = None
         self.velocity = np.zeros(2)
+        self.measurements = 0
+        self.agreeing = 0
+
+    def seed(self, square: np.ndarray) -> None:
+        """Start over at a (3,) ``(cx, cy, side)`` square that is not a measurement (a search's
+        guess): :meth:`predict` returns it, and the next :meth:`update` replaces it."""
+        self.reset()
+        self.state = np.asarray(square, dtype=np.float64).copy()
 
     def update(self, square: np.ndarray) -> None:
         """Take this frame's (3,) ``(cx, cy, side)`` measurement."""
         square = np.asarray(square, dtype=np.float64)
-        if self.state is None:
-            self.state = square.copy()
+        if self.measurements == 0:
+            self.state = self.last = square.copy()
+            self.measurements = 1
             return
         predicted = self.state[:2] + self.velocity
         residual = square[:2] - predicted
         if np.abs(residual).max() > self.snap * self.state[2]:
             self.reset()
+            self.state = self.last = square.copy()
+            self.measurements = 1
+            return
+        displacement = square[:2] - self.last[:2]
+        agrees = np.abs(displacement - self.displacement).max() <= self.agree * self.state[2]
+        self.agreeing = self.agreeing + 1 if self.measurements == 2 and agrees else 0
+        if self.measurements == 1 or np.abs(residual).max() > self.manoeuvre * self.state[2]:
+            # A manoeuvre: the measurement is taken as it is, and the last displacement as the
+            # velocity when it is a move (over the manoeuvre share) and the last three agree. The
+            # filter's own velocity gain takes many frames to learn a new velocity, and a fast or
+            # turning subject leaves the lagging crops; displacements that disagree (frames that
+            # are not a sequence, a subject that stops) say nothing of the next: no velocity.
+            moved = np.abs(displacement).max() > self.manoeuvre * self.state[2]
+            self.velocity = displacement if moved and self.agreeing >= 2 else np.zeros(2)
             self.state = square.copy()
+            self.measurements = 2
+            self.displacement, self.last = displacement, square
             return
         centre = predicted + self.gain * residual
         self.velocity = self.velocity + self.velocity_gain * residual
         side = self.state[2] + self.gain * (square[2] - self.state[2])
         self.state = np.array([centre[0], centre[1], side])
+        self.displacement, self.last = displacement, square
+
+    def unsure(self, share: float) -> bool:
+        """Whether the square last moved by more than ``share`` of its side while the filter has
+        no velocity for it (its displacements did not agree): where it goes next is unknown."""
+        if self.state is None or self.measurements < 2 or self.velocity.any():
+            return False
+        return bool(np.abs(self.displacement).max() > share * self.state[2])
 
     def predict(self, ahead: int = 1) -> np.ndarray:
         """The (3,) square ``ahead`` frames after the last measurement (constant velocity)."""
@@ -174,6 +221,13 @@ class RoiTracker:
         max_residual: largest :func:`shape_residual` a coarse-search detection may have.
         refind: once the subject was followed, a search must reach this share of the score of
             the search that first found it (see :meth:`appearance_search`).
+        refine: most extra network runs of one frame on the crop its landmarks call for (see
+            :meth:`refined`).
+        hold: the crop stays where it is while the filter's square stays within this share of
+            its side (see :meth:`steady`).
+        fast: a subject that moved by more than this share of its side while the filter has no
+            velocity for it is searched for near where it was (:meth:`search_near`), not cropped
+            where it was.
     """
 
     def __init__(
@@ -191,6 +245,9 @@ class RoiTracker:
         min_spread: float = 0.3,
         max_residual: float = 0.5,
         refind: float = 0.75,
+        refine: int = 3,
+        hold: float = 0.02,
+        fast: float = 0.1,
     ) -> None:
         if search_every < 1 or lookahead < 1 or not 0.0 < min_size <= 1.0:
             raise ValueError(
@@ -210,6 +267,10 @@ class RoiTracker:
         self.min_spread = min_spread
         self.max_residual = max_residual
         self.refind = refind
+        self.refine = refine
+        self.hold = hold
+        self.fast = fast
+        self.held: np.ndarray | None = None  # the crop square of the last frame kept
         self.smoother = BoxSmoother(smoothing)
         self.wait = 0  # frames to skip before the next search
         self.fresh = False  # the subject was just found, no frame tracked since
@@ -236,23 +297,28 @@ class RoiTracker:
         small = shrink(crop_image(frame, square_to_box(square)), size)
         return bool(match_scores(small[None], self.appearance)[0] >= self.appearance.floor)
 
-    def appearance_search(self, frame: np.ndarray) -> np.ndarray | None:
-        """The square most like the appearance in an (H, W, 3) frame, or None below the bar.
+    def search_bar(self) -> float:
+        """The score a search must reach: the appearance's floor until the subject was found and
+        followed, then ``refind`` of the score of the search that first found it."""
+        assert self.appearance is not None
+        if self.found_score is None:
+            return self.appearance.floor
+        return max(self.appearance.floor, self.refind * self.found_score)
 
-        The bar is the appearance's floor until the subject was found and followed; after that,
-        ``refind`` of the score of the search that first found it. The best of the thousands of
-        windows of a search is far likelier to score above the floor on background than one
-        tracked crop is, and a subject that comes back looks about as it did when first found.
+    def appearance_search(self, frame: np.ndarray) -> np.ndarray | None:
+        """The square most like the appearance in an (H, W, 3) frame, or None below
+        :meth:`search_bar`.
+
+        The best of the thousands of windows of a search is far likelier to score above the floor
+        on background than one tracked crop is, and a subject that comes back looks about as it
+        did when first found.
         """
         assert self.appearance is not None
         height, width = frame.shape[:2]
         short = float(min(width, height))
         sides = search_sides((width, height), self.min_size * short, short)
         square, score = find_square(frame, self.appearance, sides)
-        bar = self.appearance.floor
-        if self.found_score is not None:
-            bar = max(bar, self.refind * self.found_score)
-        if score < bar:
+        if score < self.search_bar():
             return None
         self.search_score = score
         return square
@@ -277,8 +343,8 @@ class RoiTracker:
         if square is None:
             self.wait = self.search_every - 1
             return False
-        self.smoother.reset()
-        self.smoother.update(self.with_margin(square))
+        self.smoother.seed(self.with_margin(square))
+        self.held = None
         self.fresh = True
         return True
 
@@ -287,6 +353,19 @@ class RoiTracker:
         self.wait = self.search_every - 1 if self.fresh else 0
         self.fresh = False
         self.smoother.reset()
+        self.held = None
+
+    def steady(self, square: np.ndarray, held: np.ndarray | None) -> np.ndarray:
+        """The ``(cx, cy, side)`` crop square to use: the ``held`` one while ``square`` (the
+        filter's) stays within ``hold`` of its side, else ``square``.
+
+        The landmarker is not exactly equivariant to its crop: a crop that moves by a pixel moves
+        the landmarks of a still subject by a fraction of one, which the filter's own noise and the
+        whole-pixel crop would otherwise add as flicker.
+        """
+        if held is not None and np.abs(square - held).max() <= self.hold * held[2]:
+            return held
+        return square
 
     def crop_square(self, ahead: int, frame_size: tuple[int, int]) -> np.ndarray:
         """The filter's square ``ahead`` frames on, its side capped at the frame's longer side
@@ -295,39 +374,123 @@ class RoiTracker:
         square[2] = min(square[2], float(max(frame_size)))
         return square
 
+    def refined(
+        self, frame: np.ndarray, points: np.ndarray, box: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(N, 2) landmarks found in ``box`` of an (H, W, 3) frame, run again on the crop they call
+        for while that differs from ``box`` by more than ``drift`` of its side (up to ``refine``
+        times); returns the landmarks, their box and the square they frame, or None when they are
+        non-finite or still call for another crop after that.
+
+        The landmarker is trained on crops framed one way: on a crop that lags a fast subject by a
+        fifth of its side its landmarks fall short of the subject, but they say where the subject
+        is well enough to frame a crop on which they are right. Farther off they may not.
+        """
+        for passes in range(self.refine + 1):
+            if passes:
+                points = self.locate(frame[None], box[None])[0]
+            if not np.isfinite(points).all():
+                return None
+            # the square the landmarks frame is where the subject is (the crop may lag behind it)
+            framed = training_square(points, self.template, self.model_size)
+            wanted = self.with_margin(framed)
+            if np.abs(wanted - box_to_square(box)).max() <= self.drift * float(box[2]):
+                return points, box, framed
+            box = square_to_box(wanted)
+        return None
+
+    def measured(
+        self, frame: np.ndarray, points: np.ndarray, box: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`refined` landmarks of one frame that pass the checks (inside their crop, not
+        collapsed, framing what looks like the subject), or None: the subject is not there."""
+        result = self.refined(frame, points, box)
+        if result is None:
+            return None
+        points, box, framed = result
+        if not (self.plausible(points, box) and self.looks_like_subject(frame, framed)):
+            return None
+        return result
+
+    def search_near(
+        self, frame: np.ndarray, square: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`measured` landmarks of a frame where the crop the filter gave missed the subject
+        (it moved further than the landmarker's crops tolerate, stopped or turned, or the frames
+        are not a sequence), found again near the ``(cx, cy, side)`` square it was last in: the
+        appearance search over a region of three times that side, at sizes near it. None without
+        an appearance or when that finds nothing."""
+        if self.appearance is None:
+            return None
+        height, width = frame.shape[:2]
+        x0, y0 = max(int(square[0] - 1.5 * square[2]), 0), max(int(square[1] - 1.5 * square[2]), 0)
+        x1 = min(int(square[0] + 1.5 * square[2]) + 1, width)
+        y1 = min(int(square[1] + 1.5 * square[2]) + 1, height)
+        sides = [side for side in square[2] * NEARBY_SIDES if side <= min(x1 - x0, y1 - y0)]
+        if not sides:
+            return None
+        near, score = find_square(frame[y0:y1, x0:x1], self.appearance, sides, refine=0)
+        if score < self.search_bar():  # as any search: a background window is likelier than a crop
+            return None
+        box = square_to_box(self.with_margin(near + np.array([x0, y0, 0.0])))
+        return self.measured(frame, self.locate(frame[None], box[None])[0], box)
+
     def follow(
         self, frames: Sequence[np.ndarray], start: int, landmarks: np.ndarray, boxes: np.ndarray
     ) -> int:
         """Track from frame ``start`` of B (H, W, 3) ``frames`` for up to ``lookahead`` frames,
         writing (N, 2) landmarks and (4,) boxes of the frames kept; returns how many frames are done."""
+        if self.appearance is not None and self.held is not None and self.smoother.unsure(self.fast):
+            # a fast subject whose next place the filter cannot say: found near where it was
+            # (a crop far off the subject gives landmarks that pass for it, off by the miss)
+            return self.keep(
+                frames[start], start, self.search_near(frames[start], self.held), landmarks, boxes
+            )
         count = min(self.lookahead, len(frames) - start)
         frame_size = (frames[0].shape[1], frames[0].shape[0])
-        planned = [self.crop_square(ahead + 1, frame_size) for ahead in range(count)]
+        planned, held = [], self.held
+        for ahead in range(count):
+            held = self.steady(self.crop_square(ahead + 1, frame_size), held)
+            planned.append(held)
         crops = np.stack([square_to_box(square) for square in planned])
         found = self.locate(frames[start : start + count], crops)
         for ahead in range(count):
+            frame = frames[start + ahead]
             if ahead > 0:
-                now = self.crop_square(1, frame_size)
+                now = self.steady(self.crop_square(1, frame_size), self.held)
                 if np.abs(planned[ahead] - now).max() > self.drift * now[2]:
                     return ahead
-            points, box = found[ahead], crops[ahead]
-            # the square the landmarks frame is where the subject is (the crop may lag behind it)
-            framed = (
-                training_square(points, self.template, self.model_size) if np.isfinite(points).all() else None
-            )
-            if framed is None or not (
-                self.plausible(points, box) and self.looks_like_subject(frames[start + ahead], framed)
-            ):
-                if ahead > 0:  # once more with the crop the filter gives it now
-                    return ahead
-                self.lose()
-                return 1
-            landmarks[start + ahead], boxes[start + ahead] = points, box
-            self.smoother.update(self.with_margin(framed))
-            if self.found_score is None:
-                self.found_score = self.search_score
-            self.fresh, self.ever_found = False, True
+            result = self.measured(frame, found[ahead], crops[ahead])
+            if result is None and ahead > 0:  # once more with the crop the filter gives it now
+                return ahead
+            if result is None and self.held is not None:
+                result = self.search_near(frame, self.held)
+            if result is None:
+                return self.keep(frame, start + ahead, None, landmarks, boxes)
+            self.keep(frame, start + ahead, result, landmarks, boxes)
         return count
+
+    def keep(
+        self,
+        frame: np.ndarray,
+        index: int,
+        result: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        landmarks: np.ndarray,
+        boxes: np.ndarray,
+    ) -> int:
+        """Write frame ``index``'s :meth:`measured` result and feed the filter, or lose the subject
+        when there is none; returns 1 (one frame done)."""
+        if result is None:
+            self.lose()
+            return 1
+        points, box, framed = result
+        landmarks[index], boxes[index] = points, box
+        self.held = box_to_square(box)
+        self.smoother.update(self.with_margin(framed))
+        if self.found_score is None:
+            self.found_score = self.search_score
+        self.fresh, self.ever_found = False, True
+        return 1
 
     def track(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Track B consecutive (H, W, 3) uint8 frames, an array or a list (state carries over
