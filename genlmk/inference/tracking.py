@@ -356,16 +356,20 @@ class RoiTracker:
         self.held = None
 
     def steady(self, square: np.ndarray, held: np.ndarray | None) -> np.ndarray:
-        """The ``(cx, cy, side)`` crop square to use: the ``held`` one while ``square`` (the
+        """The ``(cx, cy, side)`` crop square to use: the ``held`` one while the subject is still
+        (the filter's velocity under a tenth of ``hold`` of the side a frame) and ``square`` (the
         filter's) stays within ``hold`` of its side, else ``square``.
 
         The landmarker is not exactly equivariant to its crop: a crop that moves by a pixel moves
         the landmarks of a still subject by a fraction of one, which the filter's own noise and the
-        whole-pixel crop would otherwise add as flicker.
+        whole-pixel crop would otherwise add as flicker. A moving subject is never held: landmarks
+        found in a crop that lags it fall short of it, pulled towards the crop, so a held crop
+        would see the subject move less than it does and could stay behind until it is lost.
         """
-        if held is not None and np.abs(square - held).max() <= self.hold * held[2]:
-            return held
-        return square
+        if held is None or np.abs(square - held).max() > self.hold * held[2]:
+            return square
+        still = np.abs(self.smoother.velocity).max() <= 0.1 * self.hold * held[2]
+        return held if still else square
 
     def crop_square(self, ahead: int, frame_size: tuple[int, int]) -> np.ndarray:
         """The filter's square ``ahead`` frames on, its side capped at the frame's longer side
