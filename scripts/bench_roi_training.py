@@ -1,9 +1,11 @@
 """Training from large frames with ``data.roi auto`` against training on the same frames pre-cropped.
 
-1. Two smooth-motion clips of the cartoon face (``--size`` px; one marked, one unmarked) and
-   held-out test frames, drawn by :class:`genlmk.data.synthetic.SyntheticSubject`;
-2. the same clips pasted on ``--canvas`` videos (default 1920x1080) where the subject moves across
-   the frame, framed differently in the two sessions (``--marked-side``, ``--unmarked-side`` px);
+1. Two smooth-motion clips of the cartoon face (``--size`` px renders; one marked, one unmarked)
+   and held-out test frames, drawn by :class:`genlmk.data.synthetic.SyntheticSubject`;
+2. the clips pasted on ``--canvas`` videos (default 1920x1080) where the subject moves across
+   the frame, framed differently in the two sessions (``--marked-side``, ``--unmarked-side`` px),
+   and those videos pre-cropped as by hand: their decoded frames cut at the pasted squares and
+   resized to ``--size`` (the same pixels the roi run crops from, framed by the truth);
 3. ``genlmk fit`` (cpu preset, ``--steps``) on the small clips, and on the large videos with
    ``--data.roi auto``, the same seed;
 4. both checkpoints on the same test frames: NME (% of the box diagonal), mean signed error (px),
@@ -26,9 +28,10 @@ from bench_landmarks import train
 from bench_predict import track_video
 
 from genlmk.data.canvas import canvas_background, moving_boxes, place_on_canvas
+from genlmk.data.images import resize_rgb
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
-from genlmk.data.video import VideoWriter
-from genlmk.geometry.boxes import crop_to_frame
+from genlmk.data.video import VideoWriter, iter_video_frames
+from genlmk.geometry.boxes import crop_image, crop_to_frame
 from genlmk.inference.landmarker import Landmarker
 from genlmk.metrics.landmarks import box_diagonal, nme
 from genlmk.template import load_template
@@ -50,14 +53,15 @@ def write_clips(out: Path, args: argparse.Namespace) -> tuple[np.ndarray, np.nda
         poses = subject.clip_poses(rng, MotionRange(), args.frames, moving=True)
         boxes = moving_boxes(args.frames, args.canvas, side, phase=phase)
         background = canvas_background(args.canvas, np.random.default_rng(args.seed + len(name)), args.block)
-        with (
-            VideoWriter(out / f"small_{name}.mp4", fps=25.0) as small,
-            VideoWriter(out / f"large_{name}.mp4", fps=25.0) as large,
-        ):
+        with VideoWriter(out / f"large_{name}.mp4", fps=25.0) as large:
             for pose, box in zip(poses, boxes, strict=True):
                 image, _ = subject.render(pose, rng, marked=marked)
-                small.write(image)
                 large.write(place_on_canvas(image, background, box, rng))
+        # pre-cropped as by a user who crops the same videos by hand: the decoded frames, cut at
+        # the pasted squares (the same pixels the roi run crops from, only framed by the truth)
+        with VideoWriter(out / f"small_{name}.mp4", fps=25.0) as small:
+            for frame, box in zip(iter_video_frames(out / f"large_{name}.mp4"), boxes, strict=True):
+                small.write(resize_rgb(crop_image(frame, box), (args.size, args.size)))
     tests = [
         subject.render(subject.random_pose(rng, MotionRange()), rng, marked=False) for _ in range(args.test)
     ]

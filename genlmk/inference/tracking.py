@@ -69,7 +69,7 @@ class BoxSmoother:
 
     def update(self, square: np.ndarray) -> None:
         """Take this frame's (3,) ``(cx, cy, side)`` measurement."""
-        square = np.asarray(square, dtype=np.float64)
+        square = np.array(square, dtype=np.float64)  # a copy: the filter keeps it
         if self.measurements == 0:
             self.state = self.last = square.copy()
             self.measurements = 1
@@ -190,11 +190,15 @@ class RoiTracker:
     windows by how template-like they are (which a regressor answers on any window).
 
     **Follow.** Each frame's crop is the :class:`BoxSmoother`'s prediction, fed with the square the
-    landmarks found so far are framed in (:func:`training_square`, grown by ``margin``).
+    landmarks found so far are framed in (:func:`training_square`, grown by ``margin``), and held
+    where it was while a still subject stays within ``hold`` (:meth:`steady`).
     ``lookahead`` frames run through the network at once on crops extrapolated from the filter;
-    frame by frame the filter takes each answer, and from the first frame whose crop has drifted
-    more than ``drift`` of its side from what the filter now predicts, or whose answer fails the
-    checks, the rest is run again.
+    frame by frame the filter takes each answer, run again where its landmarks point while they
+    call for a crop ``drift`` away from theirs (:meth:`refined`), and from the first frame whose
+    crop has drifted more than ``drift`` of its side from what the filter now predicts, or whose
+    answer fails the checks, the rest is run again. A frame that fails on the filter's own crop,
+    and a fast subject the filter has no velocity for, are searched for near their last place
+    (:meth:`search_near`) before the subject counts as lost.
 
     **Lose.** A frame whose landmarks leave the crop or collapse, or where the square they frame
     does not look like the subject (match score below the appearance's floor), is lost. The next
@@ -447,9 +451,7 @@ class RoiTracker:
         if self.appearance is not None and self.held is not None and self.smoother.unsure(self.fast):
             # a fast subject whose next place the filter cannot say: found near where it was
             # (a crop far off the subject gives landmarks that pass for it, off by the miss)
-            return self.keep(
-                frames[start], start, self.search_near(frames[start], self.held), landmarks, boxes
-            )
+            return self.keep(start, self.search_near(frames[start], self.held), landmarks, boxes)
         count = min(self.lookahead, len(frames) - start)
         frame_size = (frames[0].shape[1], frames[0].shape[0])
         planned, held = [], self.held
@@ -470,13 +472,12 @@ class RoiTracker:
             if result is None and self.held is not None:
                 result = self.search_near(frame, self.held)
             if result is None:
-                return self.keep(frame, start + ahead, None, landmarks, boxes)
-            self.keep(frame, start + ahead, result, landmarks, boxes)
+                return self.keep(start + ahead, None, landmarks, boxes)
+            self.keep(start + ahead, result, landmarks, boxes)
         return count
 
     def keep(
         self,
-        frame: np.ndarray,
         index: int,
         result: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         landmarks: np.ndarray,
