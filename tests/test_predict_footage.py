@@ -252,3 +252,29 @@ def test_predict_takes_a_list_of_frames_as_it_takes_their_stack(setup):
     np.testing.assert_array_equal(landmarker.predict(list(frames)), landmarker.predict(frames))
     with pytest.raises(InputDataError, match="of one size"):
         landmarker.predict([frames[0], frames[1, :32]])
+
+
+def test_an_error_mid_way_stops_the_decoding_thread_and_closes_the_footage(setup, tmp_path, monkeypatch):
+    import threading
+
+    _, checkpoint = setup
+    landmarker = Landmarker.from_checkpoint(checkpoint)
+    closed = threading.Event()
+
+    def endless_footage():
+        try:
+            while True:
+                yield random_frames(1)[0]
+        finally:
+            closed.set()
+
+    def network_fails(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(landmarker, "predict_with_visibility", network_fails)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        predict_frames(
+            landmarker, endless_footage(), tmp_path / "x", PredictOptions(batch_size=2, overlay=False)
+        )
+    assert closed.wait(timeout=5.0)
+    assert not any(thread.name == "genlmk-decode" for thread in threading.enumerate())

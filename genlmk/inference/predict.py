@@ -127,14 +127,14 @@ def predict_frames(
     count = 0
     overlay_size: tuple[int, int] | None = None
     threads = torch.get_num_threads()
+    # decoding runs ahead, by up to a batch, while the network and the writers work
+    decoded = prefetched(frames, options.batch_size)
     try:
         if tracker is not None:
             # the network sees a few crops at a time: its threads gain nothing there and
             # busy-wait for the cores the decoder needs
             torch.set_num_threads(1)
         disable = None if options.progress is None else not options.progress
-        # decoding runs ahead, by up to a batch, while the network and the writers work
-        decoded = prefetched(frames, options.batch_size)
         stream = tqdm(decoded, total=total, desc=f"predict {name}", unit="frame", disable=disable)
         for batch in batched_frames(stream, options.batch_size):
             numbers = np.arange(count, count + len(batch))
@@ -169,6 +169,7 @@ def predict_frames(
             video.abort()
         raise
     finally:
+        decoded.close()  # on an error too: the decoding thread stops and closes the footage
         torch.set_num_threads(threads)
     for writer in outputs:
         writer.close()
