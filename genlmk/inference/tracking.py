@@ -127,9 +127,8 @@ def shape_residual(points: np.ndarray, template: np.ndarray) -> float:
         return float("inf")
     a = (points - points.mean(axis=0)) / spread
     b = (template - template.mean(axis=0)) / landmark_spread(template)
-    u, _, vt = np.linalg.svd(a.T @ b)
-    rotation = u @ vt
-    return float(np.sqrt(((a @ rotation - b) ** 2).sum(axis=1).mean()))
+    scale, rotation, shift = similarity_fit(a, b)
+    return float(np.sqrt(((scale * a @ rotation + shift - b) ** 2).sum(axis=1).mean()))
 
 
 def search_boxes(frame_size: tuple[int, int], levels: int = 3) -> np.ndarray:
