@@ -199,6 +199,10 @@ def test_bench_realistic_makes_photo_face_footage_trains_and_scores_genlmk_and_d
             row
         )
     assert ours["test"]["flicker_percent"] is None and ours["clip_static"]["flicker_percent"] > 0
+    # the clips also through predict's one-euro filter: steadier than the raw landmarks
+    smoothed = {row["set"]: row for row in summary["results"] if row["method"] == "genlmk 1e"}
+    assert set(smoothed) == {"clip_smooth", "clip_static"}
+    assert smoothed["clip_static"]["flicker_percent"] < ours["clip_static"]["flicker_percent"]
     # eight head-turn frames, 4x enlarged, in two rows of four
     assert read_image(out / "clip_smooth_overlay.png").shape == (2 * 4 * 48, 4 * 4 * 48, 3)
     # the untrained template as the prediction: a still template on a still head does not flicker
