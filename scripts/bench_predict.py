@@ -49,9 +49,10 @@ from genlmk.cli.fit import layered_init_args
 from genlmk.cli.main import main as genlmk_main
 from genlmk.data.canvas import canvas_background, moving_boxes, place_on_canvas
 from genlmk.data.synthetic import MotionRange, SyntheticSubject
-from genlmk.data.video import VideoWriter, iter_video_frames, read_video
+from genlmk.data.video import VideoWriter, iter_video_frames
 from genlmk.errors import GenlmkError
 from genlmk.inference.landmarker import Landmarker
+from genlmk.inference.streaming import batched_frames
 from genlmk.networks.deformation import build_landmarker
 from genlmk.template import load_template
 
@@ -223,9 +224,10 @@ def scored_tracking(
     """Lost frames and the NME of (F, N, 2) tracked landmarks next to the same checkpoint's on the
     (F, 4) ground-truth squares of the video's frames."""
     landmarker = Landmarker.from_checkpoint(checkpoint)
-    frames = read_video(video)
+    # streamed: 1000 frames of 1080p would take 6 GB at once
+    batches = batched_frames(iter_video_frames(video), 64)
     on_truth = np.concatenate(
-        [landmarker.predict(frames[i : i + 64], squares[i : i + 64]) for i in range(0, len(frames), 64)]
+        [landmarker.predict(batch, squares[i * 64 : i * 64 + len(batch)]) for i, batch in enumerate(batches)]
     )
     tracked_nme, truth_nme = normalized_error(tracked, truth), normalized_error(on_truth, truth)
     return [

@@ -192,7 +192,7 @@ class Template:
     # ------------------------------------------------------------------ transforms
     def with_marker_width(self, width: float) -> Template:
         """The same template painted ``width`` canvas pixels wide."""
-        return replace(self, marker=Marker(self.marker.color, float(width)))
+        return replace(self, marker=replace(self.marker, width=float(width)))
 
     def rescaled(self, size: tuple[int, int]) -> Template:
         """The same template on a canvas of ``size = (width, height)`` pixels.
