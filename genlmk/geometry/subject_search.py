@@ -179,20 +179,34 @@ def find_square(
     Returns:
         (3,) ``(cx, cy, side)`` of the best window and its score; score -1 when no side fits.
     """
-    image = unit_float(frame)
-    best, score = _best_square(image, appearance, sides, (0.0, 0.0))
+    best, score = _best_square(unit_float(frame), appearance, sides, (0.0, 0.0))
     if refine and score > -1.0 and len(sides) > 1:
         step = float(np.exp(np.mean(np.diff(np.log(sides)))))
         finer = best[2] * step ** np.linspace(-0.5, 0.5, refine)
         # the surroundings: twice the largest finer side, centred on the best square
-        half = float(finer.max())
-        x0, y0 = max(0, int(best[0] - half)), max(0, int(best[1] - half))
-        x1, y1 = min(image.shape[1], int(best[0] + half) + 1), min(image.shape[0], int(best[1] + half) + 1)
-        finer = finer[finer <= min(x1 - x0, y1 - y0)]
-        near, near_score = _best_square(image[y0:y1, x0:x1], appearance, finer, (x0, y0))
+        near, near_score = find_square_near(frame, appearance, best, float(finer.max()), finer)
         if near_score > score:
             best, score = near, near_score
     return best, score
+
+
+def find_square_near(
+    frame: np.ndarray, appearance: Appearance, square: np.ndarray, half: float, sides: Sequence[float]
+) -> tuple[np.ndarray, float]:
+    """The square of ``frame`` most like the references within ``half`` pixels of the centre of a
+    ``(cx, cy, side)`` square, over the window ``sides`` that fit that region (clipped to the frame).
+
+    Args:
+        frame: (H, W, 3) uint8 RGB.
+
+    Returns:
+        (3,) ``(cx, cy, side)`` in frame pixels and its score; score -1 when no side fits.
+    """
+    height, width = frame.shape[:2]
+    x0, y0 = max(0, int(square[0] - half)), max(0, int(square[1] - half))
+    x1, y1 = min(width, int(square[0] + half) + 1), min(height, int(square[1] + half) + 1)
+    fitting = [side for side in sides if side <= min(x1 - x0, y1 - y0)]
+    return _best_square(unit_float(frame[y0:y1, x0:x1]), appearance, fitting, (x0, y0))
 
 
 def _best_square(

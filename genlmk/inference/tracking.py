@@ -14,7 +14,14 @@ import numpy as np
 
 from genlmk.errors import SubjectNotFoundError
 from genlmk.geometry.boxes import box_to_square, crop_image, landmark_spread, points_inside, square_to_box
-from genlmk.geometry.subject_search import Appearance, find_square, match_scores, search_sides, shrink
+from genlmk.geometry.subject_search import (
+    Appearance,
+    find_square,
+    find_square_near,
+    match_scores,
+    search_sides,
+    shrink,
+)
 from genlmk.inference.streaming import batched_frames
 
 Locate = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -429,17 +436,12 @@ class RoiTracker:
         an appearance or when that finds nothing."""
         if self.appearance is None:
             return None
-        height, width = frame.shape[:2]
-        x0, y0 = max(int(square[0] - 1.5 * square[2]), 0), max(int(square[1] - 1.5 * square[2]), 0)
-        x1 = min(int(square[0] + 1.5 * square[2]) + 1, width)
-        y1 = min(int(square[1] + 1.5 * square[2]) + 1, height)
-        sides = [side for side in square[2] * NEARBY_SIDES if side <= min(x1 - x0, y1 - y0)]
-        if not sides:
-            return None
-        near, score = find_square(frame[y0:y1, x0:x1], self.appearance, sides, refine=0)
+        near, score = find_square_near(
+            frame, self.appearance, square, 1.5 * square[2], square[2] * NEARBY_SIDES
+        )
         if score < self.search_bar():  # as any search: a background window is likelier than a crop
             return None
-        box = square_to_box(self.with_margin(near + np.array([x0, y0, 0.0])))
+        box = square_to_box(self.with_margin(near))
         return self.measured(frame, self.locate(frame[None], box[None])[0], box)
 
     def follow(
