@@ -88,6 +88,7 @@ from genlmk.systems.image_pool import ImagePool
 from genlmk.template import Template, load_template
 from genlmk.training.distributed import gather_from_ranks, own_rank_state, rank_seed
 from genlmk.training.guards import check_finite_losses
+from genlmk.training.precision import check_image_precision, image_autocast, resolve_image_dtype
 
 # loss parts whose weight has another name (both directions share one weight)
 _WEIGHT_OF = {"gan_marked": "gan", "gan_unmarked": "gan", "cycle_marked": "cycle", "cycle_unmarked": "cycle"}
@@ -174,6 +175,10 @@ class LandmarkGAN(L.LightningModule):
             ``marker.width``), ``"auto"`` (measured in the marked training frames when fitting
             starts, :mod:`genlmk.rendering.paint_width`: strokes thinner than the filmed paint
             teach the generator to remove only thin paint) or pixels of the model input.
+        image_precision: what the generator and the discriminators compute in: ``"float32"``,
+            ``"bfloat16"`` or ``"auto"`` (bfloat16 where the processor has it natively,
+            :mod:`genlmk.training.precision`). The landmarker, the renderer and the losses always
+            compute in float32.
     """
 
     def __init__(
@@ -196,6 +201,7 @@ class LandmarkGAN(L.LightningModule):
         init_discriminator_unmarked: str | None = None,
         paint_color: str | list[float] = "auto",
         paint_width: str | float = "template",
+        image_precision: str = "float32",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -219,6 +225,7 @@ class LandmarkGAN(L.LightningModule):
             self.hparams[key] = asdict(options)
         _check_paint_color(paint_color)
         _check_paint_width(paint_width)
+        check_image_precision(image_precision)
 
         # the order term's lines (distinct indices, closed flag), chosen once from the template
         self.ordered_lines = [
@@ -282,6 +289,17 @@ class LandmarkGAN(L.LightningModule):
         visible = None if logits is None else torch.sigmoid(logits)
         return self.landmarker.template_points + offsets, logits, visible
 
+    def _image_net(self, net: torch.nn.Module, images: Tensor) -> Tensor:
+        """``net`` (the generator or a discriminator) on images (B, 3, H, W), computed in
+        ``image_precision``; its output comes back as float32."""
+        device_type = images.device.type
+        with image_autocast(resolve_image_dtype(self.hparams.image_precision, device_type), device_type):
+            return net(images).float()
+
+    def _generate(self, marked: Tensor) -> Tensor:
+        """G: frames (B, 3, H, W) in [0, 1] without their paint."""
+        return self._image_net(self.generator, marked)
+
     # ------------------------------------------------------------------ losses
     def _chamfer(self, landmarks: Tensor, marked: Tensor, visibility: Tensor | None = None) -> Tensor:
         """The paint chamfer of landmarks (B, N, 2) against marked frames; ``visibility`` (B, N)
@@ -335,7 +353,7 @@ class LandmarkGAN(L.LightningModule):
         )
         # G is not trained here: it is the landmarker that must stop reading G's leftovers
         with torch.no_grad():
-            taken_off = self.generator(self.renderer(unmarked, placed).images)
+            taken_off = self._generate(self.renderer(unmarked, placed).images)
         return decoy_invariance_loss(self.landmarker.landmarks(taken_off), landmarks, decoy.threshold)
 
     def generator_losses(
@@ -352,16 +370,16 @@ class LandmarkGAN(L.LightningModule):
         w = {term: self.losses.weight(term) for term in LOSS_TERMS}
         landmarks_u, logits_u, visible_u = self._predict_with_logits(unmarked)
         fake_marked = self.renderer(unmarked, landmarks_u, visible_u).images
-        rec_unmarked = self.generator(fake_marked)
-        fake_unmarked = self.generator(marked)
+        rec_unmarked = self._generate(fake_marked)
+        fake_unmarked = self._generate(marked)
         # the landmarker reads a detached copy: G must not learn to leave hints of the paint for it
         # (CycleGAN's steganography), which real unmarked frames would lack
         landmarks_m, logits_m, visible_m = self._predict_with_logits(fake_unmarked.detach())
         rec_marked = self.renderer(fake_unmarked, landmarks_m, visible_m).images
 
         parts = {
-            "gan_marked": lsgan_loss(self.disc_marked(fake_marked), True),
-            "gan_unmarked": lsgan_loss(self.disc_unmarked(fake_unmarked), True),
+            "gan_marked": lsgan_loss(self._image_net(self.disc_marked, fake_marked), True),
+            "gan_unmarked": lsgan_loss(self._image_net(self.disc_unmarked, fake_unmarked), True),
             "cycle_unmarked": F.l1_loss(rec_unmarked, unmarked),
             "cycle_marked": F.l1_loss(rec_marked, marked),
             "spring": spring_loss(landmarks_u, self.template_points, self.edges)
@@ -376,7 +394,7 @@ class LandmarkGAN(L.LightningModule):
         if w["decoy"] > 0:
             parts["decoy"] = self._decoy_loss(unmarked, landmarks_u)
         if w["identity"] > 0:
-            parts["identity"] = F.l1_loss(self.generator(unmarked), unmarked)
+            parts["identity"] = F.l1_loss(self._generate(unmarked), unmarked)
         if w["flow"] > 0 and unmarked_next is not None:
             parts["flow"] = self._flow_loss(unmarked, unmarked_next, landmarks_u)
         if w["equivariance"] > 0:
@@ -402,13 +420,14 @@ class LandmarkGAN(L.LightningModule):
         """LSGAN losses of both discriminators, fakes drawn through the image pools."""
         fake_m = self.pool_marked.query(fake_marked.detach())
         fake_u = self.pool_unmarked.query(fake_unmarked.detach())
+
+        def judged(disc: torch.nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+            real_loss = lsgan_loss(self._image_net(disc, real), True)
+            return 0.5 * (real_loss + lsgan_loss(self._image_net(disc, fake), False))
+
         return {
-            "disc_marked": 0.5
-            * (lsgan_loss(self.disc_marked(marked), True) + lsgan_loss(self.disc_marked(fake_m), False)),
-            "disc_unmarked": 0.5
-            * (
-                lsgan_loss(self.disc_unmarked(unmarked), True) + lsgan_loss(self.disc_unmarked(fake_u), False)
-            ),
+            "disc_marked": judged(self.disc_marked, marked, fake_m),
+            "disc_unmarked": judged(self.disc_unmarked, unmarked, fake_u),
         }
 
     # ------------------------------------------------------------------ training
@@ -444,7 +463,7 @@ class LandmarkGAN(L.LightningModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         unmarked, marked = batch["unmarked"], batch["marked"]
         landmarks, _, visible = self._predict_with_logits(unmarked)
-        fake_unmarked = self.generator(marked)
+        fake_unmarked = self._generate(marked)
         landmarks_m, _, visible_m = self._predict_with_logits(fake_unmarked)
         self.log(
             "val/chamfer",
@@ -467,7 +486,7 @@ class LandmarkGAN(L.LightningModule):
                     "landmarks_unmarked": landmarks,
                     **({} if visible is None else {"visibility_unmarked": visible}),
                     "fake_marked": fake_marked,
-                    "rec_unmarked": self.generator(fake_marked),
+                    "rec_unmarked": self._generate(fake_marked),
                     "fake_unmarked": fake_unmarked,
                     "rec_marked": rec_marked,
                 },
