@@ -1,7 +1,7 @@
 """The landmark benchmark on the photo-face subject, next to dlib's supervised 68-point detector.
 
 1. ``write_photo_face_dataset`` (unless ``--data`` names a folder that has one),
-2. ``genlmk fit`` with the cpu and sessions presets (timed; through :mod:`bench_landmarks`),
+2. ``genlmk fit`` with the cpu, heatmap and sessions presets (timed; through :mod:`bench_landmarks`),
 3. ``genlmk predict`` on the held-out test frames, the head-turn + talking clip and the static clip,
 4. the same frames through dlib's 68-point detector (when dlib imports),
 5. for each: NME in % of the inter-ocular distance (outer eye corners, iBUG 36 and 45), NME of the
@@ -16,7 +16,7 @@ itself (Delta = 0) as the prediction.
 
 Usage:
     .venv/bin/python scripts/bench_realistic.py --out runs/bench_real
-    (--data DIR reuses footage, --config NAME|YAML (repeatable; default cpu then sessions),
+    (--data DIR reuses footage, --config NAME|YAML (repeatable; default cpu, heatmap, sessions),
     --steps, --size, --train/--test/--clip-frames frame counts, --seed, and any extra `genlmk fit`
     arguments after --)
 
@@ -50,7 +50,7 @@ from genlmk.evaluation.landmarks import landmark_scores, normalizer, visibility_
 
 SETS = (("test", "test"), ("clip_smooth", "clip_smooth.mp4"), ("clip_static", "clip_static.mp4"))
 # the recommended CPU recipe for footage of two capture sessions
-RECIPE = ("cpu", "sessions")
+RECIPE = ("cpu", "heatmap", "sessions")
 INTER_OCULAR = "eye_r_0,eye_l_3"  # outer eye corners, iBUG 36 and 45 (templates/face.yaml)
 
 

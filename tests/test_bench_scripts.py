@@ -190,6 +190,8 @@ def test_bench_realistic_makes_photo_face_footage_trains_and_scores_genlmk_and_d
     assert (out / "data" / "synth_photo.json").is_file() and (out / "data" / "test_visible.csv").is_file()
     summary = json.loads((out / "benchmark.json").read_text(), parse_constant=pytest.fail)
     assert summary["frame_size"] == 48 and "--model.image_size [48, 48]" in summary["command"]
+    # the recommended CPU recipe for two capture sessions
+    assert "--config cpu --config heatmap --config sessions" in summary["command"]
     assert "inter-ocular" in summary["normalizer"] and Path(summary["checkpoint"]).is_file()
     ours = {row["set"]: row for row in summary["results"] if row["method"] == "genlmk"}
     assert set(ours) == {"test", "clip_smooth", "clip_static"}

@@ -74,10 +74,10 @@ def test_unknown_loss_weight_or_network_option_is_a_config_error():
         LandmarkGAN(template="face", renderer={"backnd": "splat"}, **TINY_SYSTEM)
     with pytest.raises(ConfigError, match=r"model\.generator: unknown key\(s\) \['depth'\]"):
         LandmarkGAN(template="face", **{**TINY_SYSTEM, "generator": {"depth": 3}})
-    with pytest.raises(ConfigError, match=r"unknown landmarker options \['hed'\]"):
+    with pytest.raises(ConfigError, match=r"model\.landmarker: unknown key\(s\) \['hed'\]"):
         LandmarkGAN(template="face", **{**TINY_SYSTEM, "landmarker": {"hed": "heatmap"}})
     with pytest.raises(
-        ConfigError, match=r"landmarker: head must be 'offsets', 'affine' or 'heatmap', got 'dense'"
+        ConfigError, match=r"model\.landmarker: head must be 'offsets', 'affine' or 'heatmap', got 'dense'"
     ):
         LandmarkGAN(template="face", **{**TINY_SYSTEM, "landmarker": {"head": "dense"}})
 

@@ -35,6 +35,13 @@ def test_presets_laid_over_each_other_take_each_key_from_the_last_file_that_sets
     assert layered_init_args([bare]) == {"model": {}, "data": {}}
 
 
+def test_sessions_preset_adds_visibility_to_the_head_an_earlier_preset_chose():
+    recipe = layered_init_args([PRESETS / name for name in ("cpu.yaml", "heatmap.yaml", "sessions.yaml")])
+    assert recipe["model"]["landmarker"] == {**_model_args("heatmap.yaml")["landmarker"], "visibility": True}
+    regression = layered_init_args([PRESETS / "gpu.yaml", PRESETS / "sessions.yaml"])
+    assert regression["model"]["landmarker"] == {**_model_args("gpu.yaml")["landmarker"], "visibility": True}
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

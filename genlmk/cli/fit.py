@@ -93,8 +93,8 @@ def _dotted_keys(data: object, prefix: str = "") -> list[str]:
 def layered_init_args(configs: Sequence[str | Path]) -> dict[str, dict]:
     """Each section's ``init_args`` of YAML presets laid over each other as ``fit`` lays them.
 
-    A later file changes a typed option block (``losses``, ``renderer``, ...) field by field and
-    replaces any other key whole (a free-form dictionary such as ``landmarker`` too), so the result
+    A later file changes a typed option block (``losses``, ``landmarker``, ``renderer``, ...)
+    field by field and replaces any other key whole, so the result
     is what ``genlmk fit --config A --config B ...`` gives the model and data module before any
     command-line override (:func:`genlmk.options.lay_over`).
 

@@ -26,7 +26,8 @@ Options (all default to the paper's network):
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
@@ -36,11 +37,29 @@ from torch import Tensor, nn
 from genlmk.errors import ConfigError
 from genlmk.geometry.coordinates import normalized_to_pixels, pixel_centers
 from genlmk.geometry.keypoints import heatmap_expectation
+from genlmk.options import build_options
 
 Head = Literal["offsets", "affine", "heatmap"]
 #: the visibility logit every landmark starts at (sigmoid: 0.95), so an untrained network paints
 #: every line nearly fully, as a network without visibility does
 VISIBLE_START = 3.0
+
+
+@dataclass(frozen=True)
+class LandmarkerOptions:
+    """The deformation network's options (``model.landmarker``), as
+    :class:`LandmarkDeformationNet` takes them (the defaults are the paper's network). Typed, so
+    that a later preset changes only the fields it names (``sessions`` adds ``visibility`` to
+    whichever head an earlier preset chose)."""
+
+    channels: tuple[int, int, int, int] = (32, 64, 128, 256)
+    hidden: int = 256
+    coords: bool = False
+    head: Head = "offsets"
+    norm: str = "none"
+    prior_sigma: float = 16.0
+    antialias: bool = False
+    visibility: bool = False
 
 
 class LandmarkDeformationNet(nn.Module):
@@ -344,21 +363,17 @@ def _make_norm(kind: str, channels: int) -> nn.Module:
 
 
 def build_landmarker(
-    config: dict[str, Any], template_points: Tensor, image_size: tuple[int, int]
+    config: LandmarkerOptions | Mapping[str, Any] | None, template_points: Tensor, image_size: tuple[int, int]
 ) -> LandmarkDeformationNet:
-    """Build a deformation network from its config block (the ``landmarker`` section).
+    """Build a deformation network from its config block (the ``landmarker`` section; a mapping
+    fills the fields it names, as stored in checkpoints).
 
     Raises:
         ConfigError: an unknown option, or a value the network refuses (one line, for the CLI).
     """
-    options = dict(config)
-    known = set(inspect.signature(LandmarkDeformationNet).parameters) - {"template_points", "image_size"}
-    unknown = set(options) - known
-    if unknown:
-        raise ConfigError(f"unknown landmarker options {sorted(unknown)} (known: {sorted(known)})")
-    if "channels" in options:
-        options["channels"] = tuple(options["channels"])
+    options = asdict(build_options(LandmarkerOptions, config, "model.landmarker"))
+    options["channels"] = tuple(options["channels"])
     try:
         return LandmarkDeformationNet(template_points, image_size=image_size, **options)
     except ValueError as error:
-        raise ConfigError(f"landmarker: {error}") from None
+        raise ConfigError(f"model.landmarker: {error}") from None

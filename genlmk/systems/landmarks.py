@@ -80,7 +80,7 @@ from genlmk.networks.cyclegan import (
     init_weights,
     load_cyclegan_weights,
 )
-from genlmk.networks.deformation import build_landmarker
+from genlmk.networks.deformation import LandmarkerOptions, build_landmarker
 from genlmk.options import build_options, require
 from genlmk.rendering import MarkerRenderer, MarkerRenderSettings, ink_samples, sample_visibility
 from genlmk.rendering.paint_width import measure_paint_width
@@ -152,7 +152,8 @@ class LandmarkGAN(L.LightningModule):
         template: template YAML path, built-in name, or its YAML structure (as stored in
             checkpoints).
         image_size: model input ``[width, height]``; frames are resized to it.
-        landmarker: options of :class:`~genlmk.networks.deformation.LandmarkDeformationNet`.
+        landmarker: options of the landmark deformation network
+            (:class:`~genlmk.networks.deformation.LandmarkerOptions`, or its mapping).
         generator: sizes of the marked -> unmarked ResNet generator
             (:class:`~genlmk.networks.cyclegan.GeneratorOptions`, or its mapping).
         discriminator: sizes of both PatchGAN discriminators
@@ -185,7 +186,7 @@ class LandmarkGAN(L.LightningModule):
         self,
         template: str | dict = "face",
         image_size: tuple[int, int] = (128, 128),
-        landmarker: dict[str, Any] | None = None,
+        landmarker: LandmarkerOptions | None = None,
         generator: GeneratorOptions | None = None,
         discriminator: DiscriminatorOptions | None = None,
         renderer: MarkerRenderSettings | None = None,
@@ -208,6 +209,7 @@ class LandmarkGAN(L.LightningModule):
         image_size = (int(image_size[0]), int(image_size[1]))
         authored, self.template = resolve_template(template, image_size)
         self.losses = build_options(LandmarkLosses, losses, "model.losses")
+        landmarker = build_options(LandmarkerOptions, landmarker, "model.landmarker")
         generator = build_options(GeneratorOptions, generator, "model.generator")
         discriminator = build_options(DiscriminatorOptions, discriminator, "model.discriminator")
         render_settings = build_options(MarkerRenderSettings, renderer, "model.renderer")
@@ -218,6 +220,7 @@ class LandmarkGAN(L.LightningModule):
         self.hparams["image_size"] = list(image_size)
         for key, options in (
             ("losses", self.losses),
+            ("landmarker", landmarker),
             ("generator", generator),
             ("discriminator", discriminator),
             ("renderer", render_settings),
@@ -235,7 +238,7 @@ class LandmarkGAN(L.LightningModule):
         ]
 
         points = torch.as_tensor(self.template.points, dtype=torch.float32)
-        self.landmarker = build_landmarker(landmarker or {}, points, image_size)
+        self.landmarker = build_landmarker(landmarker, points, image_size)
         self.generator = ResnetGenerator(**asdict(generator))
         self.disc_marked = NLayerDiscriminator(**asdict(discriminator))
         self.disc_unmarked = NLayerDiscriminator(**asdict(discriminator))
