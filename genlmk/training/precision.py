@@ -15,6 +15,7 @@ geometric loss always stay in float32 (they are simply never run inside :func:`i
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from functools import cache
 
 import torch
 
@@ -23,10 +24,13 @@ from genlmk.options import require
 IMAGE_PRECISIONS = ("auto", "float32", "bfloat16")
 
 
+@cache
 def native_bfloat16(device_type: str) -> bool:
     """Whether ``device_type`` (``"cpu"``, ``"cuda"``, ...) computes bfloat16 natively."""
     if device_type == "cpu":
-        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        # private probes of torch's CPU dispatch; a torch without them counts as "not native"
+        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
     if device_type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
     return False
